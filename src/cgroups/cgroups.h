@@ -1,0 +1,40 @@
+/* One interface over cgroup v1, v2 and hybrid hosts. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/cgroup_view.h"
+#include "common/err.h"
+
+struct cgroup; /* opaque: the container's directory in every hierarchy of this host */
+
+/* Create the container's cgroup. cgroups_path is linux.cgroupsPath (NULL = the default,
+ * "/hull/<id>"); a relative path is taken relative to the caller's own cgroup. On error
+ * nothing is left behind. */
+struct cgroup *cgroup_create(const char *cgroups_path, const char *id, struct hull_err *err);
+
+/* Re-open a cgroup made earlier, from the string cgroup_path() returned. */
+struct cgroup *cgroup_open(const char *saved, struct hull_err *err);
+
+/* The string to save in the state dir to cgroup_open() it later. Static to cg. */
+const char *cgroup_path(const struct cgroup *cg);
+
+/* Move pid into the container's cgroup in every hierarchy. */
+int cgroup_enter(const struct cgroup *cg, pid_t pid, struct hull_err *err);
+
+/* The pids in the cgroup (malloc'd array). */
+int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, struct hull_err *err);
+
+/* Signal every process in the cgroup. */
+int cgroup_kill(const struct cgroup *cg, int sig, struct hull_err *err);
+
+/* SIGKILL what remains, wait for it to go, remove every directory; frees cg. */
+int cgroup_destroy(struct cgroup *cg, struct hull_err *err);
+
+void cgroup_free(struct cgroup *cg);
+
+/* Where the container's cgroups are, for mounting them inside the container. */
+int cgroup_view(const struct cgroup *cg, struct cgroup_view *view, struct hull_err *err);
+
+/* For `features`: "v1", "v2" or "hybrid". */
+const char *cgroup_host_layout(void);

@@ -1,0 +1,24 @@
+/* config.json in, typed struct oci_spec out (see src/common/oci.h). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "common/oci.h"
+
+/* Read and validate BUNDLE/config.json. On success *raw (if not NULL) receives the file's
+ * text (malloc'd) so the caller can keep a copy with the container's state. Errors read
+ * "config.json: process.args: must be a non-empty array of strings". */
+int spec_load(const char *bundle, struct oci_spec *spec, char **raw, struct hull_err *err);
+
+/* Same from text; bundle must be absolute (paths in the config resolve against it). */
+int spec_parse(const char *text, size_t len, const char *bundle, struct oci_spec *spec,
+	       struct hull_err *err);
+
+void spec_free(struct oci_spec *spec);
+
+/* The default config.json `hull spec` writes (malloc'd, NUL-terminated). */
+char *spec_default_config(bool rootless, struct hull_err *err);
+
+/* Mount option names hull understands, NULL-terminated (for `features`). */
+extern const char *const spec_mount_option_names[];

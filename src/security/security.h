@@ -1,0 +1,32 @@
+/* Seccomp (libseccomp) and capabilities (libcap) for the container's process. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/oci.h"
+
+/* Name lookups used while validating config.json. Return 0, or -1 for an unknown name. */
+int sec_cap_from_name(const char *name);			    /* "CAP_SYS_ADMIN" -> 21 */
+int sec_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *action);
+int sec_seccomp_arch(const char *name, uint32_t *arch);		    /* "SCMP_ARCH_X86_64" */
+int sec_seccomp_op(const char *name, int *op);			    /* "SCMP_CMP_EQ" */
+int sec_seccomp_flag(const char *name, unsigned *flag);		    /* "SECCOMP_FILTER_FLAG_LOG" */
+
+/* NULL-terminated name tables, for `hull features`. */
+extern const char *const sec_seccomp_action_names[];
+extern const char *const sec_seccomp_op_names[];
+extern const char *const sec_seccomp_arch_names[];
+extern const char *const sec_seccomp_flag_names[];
+/* Every capability this kernel and libcap know, "CAP_CHOWN"...; NULL-terminated, static. */
+const char *const *sec_cap_names(void);
+
+/* Build and load the filter. SCMP_ACT_NOTIFY without support fails with a clear error. */
+int sec_seccomp_load(const struct oci_seccomp *seccomp, struct hull_err *err);
+
+/* Keep permitted caps across the setuid/setgid that follows (PR_SET_KEEPCAPS). */
+int sec_caps_keep_on_setuid(struct hull_err *err);
+
+/* Drop the bounding set to caps->bounding, then set effective/permitted/inheritable and
+ * raise the ambient set. Call after setuid. NULL caps = drop everything. */
+int sec_caps_apply(const struct oci_caps *caps, struct hull_err *err);
