@@ -22,13 +22,15 @@ const char *cgroup_path(const struct cgroup *cg);
 /* Move pid into the container's cgroup in every hierarchy. */
 int cgroup_enter(const struct cgroup *cg, pid_t pid, struct hull_err *err);
 
-/* The pids in the cgroup (malloc'd array). */
+/* The pids in the cgroup and the cgroups below it (malloc'd, sorted; NULL when none). */
 int cgroup_pids(const struct cgroup *cg, pid_t **pids, size_t *n, struct hull_err *err);
 
 /* Signal every process in the cgroup. */
 int cgroup_kill(const struct cgroup *cg, int sig, struct hull_err *err);
 
-/* SIGKILL what remains, wait for it to go, remove every directory; frees cg. */
+/* Thaw, SIGKILL what remains, wait (up to 5 s) for it to go, remove the directories this
+ * container made, deepest first; frees cg, also on failure (cgroup_open the saved string
+ * again to retry). */
 int cgroup_destroy(struct cgroup *cg, struct hull_err *err);
 
 void cgroup_free(struct cgroup *cg);
@@ -36,5 +38,10 @@ void cgroup_free(struct cgroup *cg);
 /* Where the container's cgroups are, for mounting them inside the container. */
 int cgroup_view(const struct cgroup *cg, struct cgroup_view *view, struct hull_err *err);
 
-/* For `features`: "v1", "v2" or "hybrid". */
+/* An O_DIRECTORY fd of the container's cgroup2 directory, for clone3(CLONE_INTO_CGROUP);
+ * fails with err->code ENOENT when the host has no cgroup2 hierarchy. On a hybrid host
+ * cgroup_enter is still needed for the v1 hierarchies. */
+int cgroup_v2_dirfd(const struct cgroup *cg, struct hull_err *err);
+
+/* For `features`: "v1", "v2" or "hybrid" ("none" when no cgroup filesystem is mounted). */
 const char *cgroup_host_layout(void);

@@ -1,6 +1,7 @@
 /* The OCI runtime config (runtime-spec 1.0-1.3, Linux) as typed C structs.
  * spec_load() in src/runtime/spec.c fills them once, validated; no other code reads JSON.
- * All memory belongs to spec->arena. Counts are n_<field>. */
+ * All memory belongs to spec->arena. Counts are n_<field>; every char ** array is also
+ * NULL-terminated (args and env go to execve as they are). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -194,7 +195,9 @@ struct oci_spec {
 	struct oci_hook_list hooks[HOOK_KIND_COUNT];
 	struct oci_kv *annotations;
 	size_t n_annotations;
-	struct oci_linux linux;
+	/* config.json's "linux" object. Not named `linux`: gcc's gnu modes predefine
+	 * `linux` as 1. */
+	struct oci_linux linux_cfg;
 };
 
 /* The namespace entry of the given CLONE_NEW* type, or NULL when not requested. */

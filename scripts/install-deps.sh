@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what hull needs on Debian 12 (as root). Only missing packages are fetched.
+# usage: scripts/install-deps.sh [build|test]
+set -eu
+build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev libyajl-dev
+       busybox-static scdoc"
+test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps"
+want="$build"
+[ "${1:-build}" = test ] && want="$build $test"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

@@ -1,0 +1,84 @@
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cgroups/cgroups.h"
+#include "runtime.h"
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{"HUP", SIGHUP},     {"INT", SIGINT},	  {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+	{"TRAP", SIGTRAP},   {"ABRT", SIGABRT},	  {"IOT", SIGIOT},     {"BUS", SIGBUS},
+	{"FPE", SIGFPE},     {"KILL", SIGKILL},	  {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},
+	{"USR2", SIGUSR2},   {"PIPE", SIGPIPE},	  {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+	{"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP},
+	{"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},	  {"TTOU", SIGTTOU},   {"URG", SIGURG},
+	{"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},	  {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+	{"WINCH", SIGWINCH}, {"IO", SIGIO},	  {"POLL", SIGPOLL},   {"PWR", SIGPWR},
+	{"SYS", SIGSYS},
+};
+
+/* "KILL", "SIGKILL", "9", and "RTMIN+3" style names. */
+static int parse_signal(const char *text, struct hull_err *err)
+{
+	if (isdigit((unsigned char)text[0])) {
+		char *end;
+		long n = strtol(text, &end, 10);
+		if (*end == '\0' && n > 0 && n <= SIGRTMAX)
+			return (int)n;
+		return hull_error(err, 0, "kill: invalid signal \"%s\"", text);
+	}
+	const char *name = strncasecmp(text, "SIG", 3) == 0 ? text + 3 : text;
+	for (size_t i = 0; i < sizeof signal_names / sizeof signal_names[0]; i++)
+		if (strcasecmp(name, signal_names[i].name) == 0)
+			return signal_names[i].sig;
+	if (strncasecmp(name, "RTMIN+", 6) == 0 && atoi(name + 6) >= 0 &&
+	    SIGRTMIN + atoi(name + 6) <= SIGRTMAX)
+		return SIGRTMIN + atoi(name + 6);
+	return hull_error(err, 0, "kill: invalid signal \"%s\"", text);
+}
+
+static int signal_container(struct container *c, int sig, bool all, struct hull_err *err)
+{
+	const char *status = container_status(c);
+	if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0)
+		return hull_error(err, 0, "container %s is not running", c->st.id);
+	if (all && c->st.cgroup != NULL) {
+		struct cgroup *cg = cgroup_open(c->st.cgroup, err);
+		if (cg == NULL)
+			return -1;
+		int r = cgroup_kill(cg, sig, err);
+		cgroup_free(cg);
+		return r;
+	}
+	if (kill(c->st.pid, sig) < 0)
+		return hull_error(err, errno, "kill container %s", c->st.id);
+	return 0;
+}
+
+int cmd_kill(const struct hull_globals *g, int argc, char **argv, struct hull_err *err)
+{
+	bool all = false;
+	const struct cli_opt opts[] = {{"all", 'a', CLI_FLAG, &all}, {0}};
+	int first;
+	if (cli_parse(opts, argc, argv, &first, err) < 0)
+		return -1;
+	if (argc - first < 1)
+		return hull_error(err, 0, "kill: missing container id");
+	if (argc - first > 2)
+		return hull_error(err, 0, "kill: unexpected argument: %s", argv[first + 2]);
+	int sig = argc - first == 2 ? parse_signal(argv[first + 1], err) : SIGTERM;
+	if (sig < 0)
+		return -1;
+	struct container c;
+	int r = container_open(g, argv[first], false, &c, err);
+	if (r == 0)
+		r = signal_container(&c, sig, all, err);
+	container_close(&c);
+	return r;
+}

@@ -1,0 +1,53 @@
+#include <stdio.h>
+
+#include "common/log.h"
+#include "runtime.h"
+
+static int run_foreground(struct container *c, bool keep, struct hull_err *err)
+{
+	if (container_start(c, err) < 0)
+		return -1;
+	int status = container_wait(c);
+	if (keep)
+		return status;
+	struct hull_err del = {0};
+	if (container_delete(c, true, &del) < 0)
+		log_msg(LOG_WARN, "%s", hull_err_text(&del));
+	hull_err_clear(&del);
+	return status;
+}
+
+int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err *err)
+{
+	struct create_opts o = {0};
+	bool detach = false, keep = false, no_new_keyring = false;
+	const struct cli_opt opts[] = {
+		{"bundle", 'b', CLI_STRING, &o.bundle},
+		{"pid-file", 0, CLI_STRING, &o.pid_file},
+		{"console-socket", 0, CLI_STRING, &o.console_socket},
+		{"preserve-fds", 0, CLI_INT, &o.preserve_fds},
+		{"no-pivot", 0, CLI_FLAG, &o.no_pivot},
+		{"detach", 'd', CLI_FLAG, &detach},
+		{"keep", 0, CLI_FLAG, &keep},
+		{"no-new-keyring", 0, CLI_FLAG, &no_new_keyring},
+		{0},
+	};
+	int first;
+	if (cli_parse(opts, argc, argv, &first, err) < 0 ||
+	    cli_expect_args("run", argc, argv, first, 1, "container id", err) < 0)
+		return -1;
+	o.id = argv[first];
+	o.foreground = !detach;
+	struct container c;
+	int r = container_create(g, &o, &c, err);
+	if (r == 0 && detach) {
+		r = container_start(&c, err);
+		if (r < 0)
+			container_delete(&c, true, &(struct hull_err){0});
+	} else if (r == 0) {
+		r = run_foreground(&c, keep, err);
+	}
+	container_close(&c);
+	/* A status of 0 from the container is success; keep <0 for hull's own errors. */
+	return r;
+}

@@ -1,0 +1,340 @@
+/* `create`: everything up to the container's init waiting on its exec fifo. The parent
+ * prepares (state dir, cgroup, fifo), clones the init into its namespaces, writes its id
+ * maps and moves it into the cgroup, runs the runtime-side hooks when the init asks, and
+ * records the state. Any failure undoes all of it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups/cgroups.h"
+#include "common/cleanup.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "init.h"
+#include "namespaces/namespaces.h"
+#include "runtime.h"
+#include "spec.h"
+#include "sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Namespaces clone() can make at once; cgroup and time come later, from the init. */
+#define CLONE_AT_ONCE (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWUSER)
+
+static bool ns_new(const struct oci_spec *spec, int type)
+{
+	const struct oci_namespace *ns = oci_namespace(spec, type);
+	return ns != NULL && ns->path == NULL;
+}
+
+/* Decide which namespaces clone() makes and which the init makes after joining others. */
+static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx,
+			   struct hull_err *err)
+{
+	unsigned long fresh = 0;
+	bool other_paths = false;
+	for (size_t i = 0; i < spec->linux_cfg.n_namespaces; i++) {
+		const struct oci_namespace *ns = &spec->linux_cfg.namespaces[i];
+		if (ns->path == NULL)
+			fresh |= (unsigned long)ns->type & CLONE_AT_ONCE;
+		else if (ns->type != CLONE_NEWUSER && ns->type != CLONE_NEWPID)
+			other_paths = true;
+	}
+	if (!ns_new(spec, CLONE_NEWNS))
+		return hull_error(err, 0, "linux.namespaces: hull needs a new mount namespace");
+	const struct oci_namespace *user = oci_namespace(spec, CLONE_NEWUSER);
+	if (user != NULL && user->path != NULL) {
+		/* A pid namespace must be made after the user namespace that will own it. */
+		if (fresh & CLONE_NEWPID)
+			return hull_error(err, 0, "linux.namespaces: a new pid namespace inside a "
+						  "joined user namespace is not supported yet");
+		ctx->unshare_flags = fresh;
+		return 0;
+	}
+	if (user != NULL && other_paths)
+		return hull_error(err, 0, "linux.namespaces: joining namespaces by path together "
+					  "with a new user namespace is not supported yet");
+	ctx->clone_flags = fresh;
+	return 0;
+}
+
+static void now_rfc3339(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static char *annotations_json(const struct oci_spec *spec)
+{
+	yajl_gen g = json_gen_new(0);
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < spec->n_annotations; i++)
+		json_key_str(g, spec->annotations[i].key, spec->annotations[i].value);
+	yajl_gen_map_close(g);
+	return json_gen_finish(g);
+}
+
+static void fill_state(struct container *c, const char *id)
+{
+	char created[64];
+	now_rfc3339(created, sizeof created);
+	c->st.oci_version = strdup(c->spec.oci_version);
+	c->st.id = strdup(id);
+	c->st.bundle = strdup(c->spec.bundle);
+	c->st.rootfs = strdup(c->spec.root_path);
+	c->st.created = strdup(created);
+	c->st.owner = strdup("");
+	c->st.annotations_json = annotations_json(&c->spec);
+}
+
+static int write_file_at(int dir_fd, const char *name, const char *text, mode_t mode,
+			 struct hull_err *err)
+{
+	_cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		return hull_error(err, errno, "write %s", name);
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct hull_err *err)
+{
+	char tmp[4096], text[32];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return hull_error(err, ENAMETOOLONG, "--pid-file %s", path);
+	snprintf(text, sizeof text, "%d", pid);
+	if (write_file_at(AT_FDCWD, tmp, text, 0644, err) < 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return hull_error(err, errno, "--pid-file: write %s", path);
+	}
+	return 0;
+}
+
+/* pid namespaces are joined for our children only, so the parent joins before clone()
+ * and returns to its own afterwards (hooks must run in the runtime's namespace). */
+static int join_pid_for_children(const struct oci_spec *spec, int *saved, struct hull_err *err)
+{
+	*saved = -1;
+	const struct oci_namespace *pid = oci_namespace(spec, CLONE_NEWPID);
+	if (pid == NULL || pid->path == NULL)
+		return 0;
+	*saved = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return hull_error(err, errno, "open /proc/self/ns/pid");
+	return ns_join(pid, err);
+}
+
+static pid_t spawn_init(struct init_ctx *ctx, struct hull_err *err)
+{
+	_cleanup_close_ int saved_pidns = -1;
+	if (join_pid_for_children(ctx->spec, &saved_pidns, err) < 0)
+		return -1;
+	struct clone_args args = {.flags = ctx->clone_flags, .exit_signal = SIGCHLD};
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+	if (pid == 0)
+		init_main(ctx);
+	int clone_errno = errno;
+	if (saved_pidns >= 0)
+		setns(saved_pidns, CLONE_NEWPID);
+	if (pid < 0)
+		return hull_error(err, clone_errno, "clone the container's init");
+	return pid;
+}
+
+static int write_oom_score_adj(const struct oci_spec *spec, pid_t pid, struct hull_err *err)
+{
+	if (!spec->process.has_oom_score_adj)
+		return 0;
+	char path[64], text[16];
+	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
+	snprintf(text, sizeof text, "%d", spec->process.oom_score_adj);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		return hull_error(err, errno, "process.oomScoreAdj");
+	return 0;
+}
+
+static int run_runtime_hooks(struct container *c, int sock, struct hull_err *err)
+{
+	_cleanup_free_ char *state = state_oci_json(&c->st, "creating", false);
+	if (hooks_run(&c->spec.hooks[HOOK_PRESTART], "prestart", state, err) < 0 ||
+	    hooks_run(&c->spec.hooks[HOOK_CREATE_RUNTIME], "createRuntime", state, err) < 0)
+		return -1;
+	return sync_send(sock, SYNC_HOOKS_DONE, 0, state, err);
+}
+
+/* Answer the init until it is ready (or fails: its message becomes ours). */
+static int supervise_setup(struct container *c, int sock, struct hull_err *err)
+{
+	if (oci_namespace(&c->spec, CLONE_NEWUSER) && !oci_namespace(&c->spec, CLONE_NEWUSER)->path &&
+	    ns_write_id_maps(c->pid, &c->spec, err) < 0)
+		return -1;
+	if (cgroup_enter(c->cg, c->pid, err) < 0 || write_oom_score_adj(&c->spec, c->pid, err) < 0)
+		return -1;
+	if (sync_send(sock, SYNC_GO, 0, NULL, err) < 0)
+		return -1;
+	for (;;) {
+		struct sync_msg msg;
+		if (sync_recv(sock, &msg, err) < 0)
+			return -1;
+		switch (msg.type) {
+		case SYNC_CREATE_RUNTIME:
+			if (run_runtime_hooks(c, sock, err) < 0)
+				return -1;
+			break;
+		case SYNC_PTY:
+			c->pty_master = console_recv_fd(sock, err);
+			if (c->pty_master < 0)
+				return -1;
+			break;
+		case SYNC_READY:
+			return 0;
+		case SYNC_ERROR:
+			return hull_error(err, msg.code, "%s", msg.text);
+		default:
+			return hull_error(err, EPROTO, "unexpected message from container init");
+		}
+	}
+}
+
+static int check_terminal(const struct oci_spec *spec, const struct create_opts *o,
+			  struct hull_err *err)
+{
+	if (!spec->has_process)
+		return hull_error(err, 0, "config.json: process: required to create a container");
+	if (spec->process.terminal && o->console_socket == NULL && !o->foreground)
+		return hull_error(err, 0, "--console-socket is required when process.terminal "
+					  "is true");
+	if (!spec->process.terminal && o->console_socket != NULL)
+		return hull_error(err, 0, "--console-socket given but process.terminal is false");
+	return 0;
+}
+
+/* Undo a create that failed at any step. */
+static void create_abort(struct container *c)
+{
+	struct hull_err ignored = {0};
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+	}
+	if (c->cg != NULL) {
+		cgroup_destroy(c->cg, &ignored);
+		c->cg = NULL;
+	}
+	if (c->dir_fd >= 0 && c->st.id != NULL)
+		state_dir_remove(c->root_fd, c->st.id, &ignored);
+	hull_err_clear(&ignored);
+}
+
+/* Everything before clone(): spec, state dir, cgroup, the fifo. */
+static int create_prepare(struct container *c, const struct create_opts *o, char **raw,
+			  struct hull_err *err)
+{
+	if (state_validate_id(o->id, err) < 0)
+		return -1;
+	if (spec_load(o->bundle ? o->bundle : ".", &c->spec, raw, err) < 0)
+		return -1;
+	c->have_spec = true;
+	if (check_terminal(&c->spec, o, err) < 0)
+		return -1;
+	c->root_fd = state_root_open(c->g->root, err);
+	if (c->root_fd < 0)
+		return -1;
+	c->dir_fd = state_dir_create(c->root_fd, o->id, err);
+	if (c->dir_fd < 0)
+		return -1;
+	fill_state(c, o->id);
+	c->cg = cgroup_create(c->spec.linux_cfg.cgroups_path, o->id, err);
+	if (c->cg == NULL)
+		return -1;
+	c->st.cgroup = strdup(cgroup_path(c->cg));
+	/* Saved now so that `delete --force` finds the cgroup if this process dies. */
+	if (state_write(c->dir_fd, &c->st, err) < 0 ||
+	    write_file_at(c->dir_fd, CONFIG_COPY, *raw, 0600, err) < 0)
+		return -1;
+	/* 0622: the init reopens it for writing after switching to the container's user. */
+	if (mkfifoat(c->dir_fd, EXEC_FIFO, 0622) < 0 || fchmodat(c->dir_fd, EXEC_FIFO, 0622, 0) < 0)
+		return hull_error(err, errno, "create %s", EXEC_FIFO);
+	return 0;
+}
+
+static int create_spawn(struct container *c, const struct create_opts *o, struct hull_err *err)
+{
+	struct init_ctx ctx = {.spec = &c->spec, .console_fd = -1, .no_pivot = o->no_pivot,
+			       .preserve_fds = o->preserve_fds, .parent = getpid(),
+			       .pty_to_parent = o->foreground && o->console_socket == NULL,
+			       .close_fds = {-1, -1, -1, -1}};
+	if (plan_namespaces(&c->spec, &ctx, err) < 0)
+		return -1;
+	_cleanup_close_ int console = -1, fifo = openat(c->dir_fd, EXEC_FIFO, O_PATH | O_CLOEXEC);
+	if (fifo < 0)
+		return hull_error(err, errno, "open %s", EXEC_FIFO);
+	if (o->console_socket && (console = console_connect(o->console_socket, err)) < 0)
+		return -1;
+	int pair[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return hull_error(err, errno, "socketpair");
+	_cleanup_close_ int sock = pair[0], child_sock = pair[1];
+	if (cgroup_view(c->cg, &ctx.cgroups, err) < 0)
+		return -1;
+	ctx.sync_fd = child_sock;
+	ctx.fifo_fd = fifo;
+	ctx.console_fd = console;
+	ctx.close_fds[0] = c->dir_fd;
+	ctx.close_fds[1] = c->root_fd;
+	ctx.close_fds[2] = sock;
+	c->pid = spawn_init(&ctx, err);
+	cgroup_view_free(&ctx.cgroups);
+	if (c->pid < 0) {
+		c->pid = 0;
+		return -1;
+	}
+	close(steal_fd(&child_sock));
+	c->st.pid = c->pid;
+	c->st.pid_start = proc_start_time(c->pid);
+	return supervise_setup(c, sock, err);
+}
+
+static int create_steps(struct container *c, const struct create_opts *o, struct hull_err *err)
+{
+	_cleanup_free_ char *raw = NULL;
+	if (create_prepare(c, o, &raw, err) < 0 || create_spawn(c, o, err) < 0)
+		return -1;
+	c->st.created_ok = true;
+	if (state_write(c->dir_fd, &c->st, err) < 0)
+		return -1;
+	if (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+int container_create(const struct hull_globals *g, const struct create_opts *o,
+		     struct container *c, struct hull_err *err)
+{
+	*c = (struct container){.g = g, .root_fd = -1, .dir_fd = -1, .pty_master = -1};
+	if (create_steps(c, o, err) < 0) {
+		create_abort(c);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* The attributes of the container's process that are set just before execve. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "runtime.h"
+
+/* glibc 2.36 has no sched_attr; this is the kernel's layout (sched_setattr(2)). */
+struct sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static int set_scheduler(const struct oci_scheduler *s, struct hull_err *err)
+{
+	struct sched_attr attr = {
+		.size = sizeof attr,
+		.sched_policy = (unsigned)s->policy,
+		.sched_flags = s->flags,
+		.sched_nice = s->nice,
+		.sched_priority = (unsigned)s->priority,
+		.sched_runtime = s->runtime,
+		.sched_deadline = s->deadline,
+		.sched_period = s->period,
+	};
+	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+		return hull_error(err, errno, "process.scheduler");
+	return 0;
+}
+
+static int set_io_priority(const struct oci_io_priority *p, struct hull_err *err)
+{
+	/* IOPRIO_PRIO_VALUE(class, data): the class sits above bit 13. */
+	int value = (p->class << 13) | p->priority;
+	if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value) < 0)
+		return hull_error(err, errno, "process.ioPriority");
+	return 0;
+}
+
+int process_apply_limits(const struct oci_process *p, struct hull_err *err)
+{
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		const struct oci_rlimit *r = &p->rlimits[i];
+		struct rlimit lim = {.rlim_cur = r->soft, .rlim_max = r->hard};
+		if (setrlimit(r->resource, &lim) < 0)
+			return hull_error(err, errno, "process.rlimits[%zu]: setrlimit", i);
+	}
+	if (p->has_scheduler && set_scheduler(&p->scheduler, err) < 0)
+		return -1;
+	if (p->has_io_priority && set_io_priority(&p->io_priority, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	return 0;
+}
+
+int process_set_user(const struct oci_process *p, struct hull_err *err)
+{
+	/* An empty list drops the groups hull itself was started with. */
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
+	    !(errno == EPERM && p->n_additional_gids == 0))
+		return hull_error(err, errno, "process.user.additionalGids: setgroups");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return hull_error(err, errno, "process.user.gid: setgid %u", p->gid);
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return hull_error(err, errno, "process.user.uid: setuid %u", p->uid);
+	return 0;
+}
+
+static const char *env_path(const struct oci_process *p)
+{
+	for (size_t i = 0; i < p->n_env; i++)
+		if (strncmp(p->env[i], "PATH=", 5) == 0)
+			return p->env[i] + 5;
+	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+static bool is_executable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+char *process_find_executable(const struct oci_process *p, struct hull_err *err)
+{
+	const char *name = p->args[0];
+	if (strchr(name, '/') != NULL) {
+		if (!is_executable_file(name)) {
+			hull_error(err, errno, "process.args[0]: exec \"%s\"", name);
+			return NULL;
+		}
+		return strdup(name);
+	}
+	const char *dirs = env_path(p);
+	while (*dirs) {
+		size_t len = strcspn(dirs, ":");
+		char *cand = NULL;
+		if (asprintf(&cand, "%.*s/%s", (int)len, len ? dirs : ".", name) < 0)
+			break;
+		if (is_executable_file(cand))
+			return cand;
+		free(cand);
+		dirs += len + (dirs[len] == ':');
+	}
+	hull_error(err, 0, "process.args[0]: exec \"%s\": executable file not found in $PATH",
+		   name);
+	return NULL;
+}

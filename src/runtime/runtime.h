@@ -1,0 +1,120 @@
+/* Private to src/runtime: the container lifecycle shared by the commands. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "common/err.h"
+#include "common/oci.h"
+
+/* --- state.c: one directory per container under --root, locked with flock(2) --- */
+
+struct container_state {
+	char *oci_version;
+	char *id;
+	pid_t pid;
+	unsigned long long pid_start; /* /proc/PID/stat starttime, to spot pid reuse */
+	char *bundle;
+	char *rootfs;
+	char *created; /* RFC 3339 */
+	char *owner;
+	char *cgroup; /* cgroup_path() of the container's cgroup */
+	char *annotations_json; /* the config's annotations as a JSON object text */
+	bool created_ok;	/* create finished; a dir without it is a create that died */
+};
+
+int state_validate_id(const char *id, struct hull_err *err);
+/* The --root directory, created 0700 when missing. */
+int state_root_open(const char *root, struct hull_err *err);
+/* New container dir, locked exclusively; fails when the id is taken. */
+int state_dir_create(int root_fd, const char *id, struct hull_err *err);
+/* Existing container dir, locked (exclusive or shared). */
+int state_dir_open(int root_fd, const char *id, bool exclusive, struct hull_err *err);
+int state_dir_remove(int root_fd, const char *id, struct hull_err *err);
+int state_write(int dir_fd, const struct container_state *st, struct hull_err *err);
+int state_read(int dir_fd, struct container_state *st, struct hull_err *err);
+void state_free(struct container_state *st);
+/* "created", "running" or "stopped", from the process and the exec fifo. */
+const char *state_status(int dir_fd, const struct container_state *st);
+bool state_pid_alive(const struct container_state *st);
+unsigned long long proc_start_time(pid_t pid);
+/* The OCI state JSON for hooks and `state` (malloc'd). */
+char *state_oci_json(const struct container_state *st, const char *status, bool pretty);
+
+#define STATE_FILE  "state.json"
+#define CONFIG_COPY "config.json"
+#define EXEC_FIFO   "exec.fifo"
+
+/* --- hooks.c --- */
+/* Run every hook of one kind with state_json on its stdin. Returns <0 on the first failure. */
+int hooks_run(const struct oci_hook_list *list, const char *kind, const char *state_json,
+	      struct hull_err *err);
+/* Run them and only warn on failure (poststart, poststop). */
+void hooks_run_warn(const struct oci_hook_list *list, const char *kind, const char *state_json);
+
+/* --- selfclone.c: CVE-2019-5736 --- */
+/* Re-exec hull from a sealed memfd copy unless already running from one, so that no
+ * container process can reach the host's hull binary through /proc/self/exe. */
+int selfclone_ensure(char **argv, struct hull_err *err);
+
+/* --- container.c: create, start, delete --- */
+
+struct create_opts {
+	const char *id;
+	const char *bundle;
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+	bool no_pivot;
+	bool foreground; /* `run` without -d: keep the init as our child, relay a terminal */
+};
+
+struct cgroup;
+
+/* An open container: its state directory locked, its state read. */
+struct container {
+	const struct hull_globals *g;
+	struct oci_spec spec;
+	bool have_spec;
+	struct container_state st;
+	int root_fd, dir_fd;
+	struct cgroup *cg;
+	pid_t pid;	/* the init, while we are its parent (create, run) */
+	int pty_master; /* foreground run with a terminal, else -1 */
+};
+
+int container_create(const struct hull_globals *g, const struct create_opts *o,
+		     struct container *c, struct hull_err *err);
+/* Open an existing container; exclusive for commands that change it. */
+int container_open(const struct hull_globals *g, const char *id, bool exclusive,
+		   struct container *c, struct hull_err *err);
+/* The config saved at create time (for hooks after create). */
+int container_load_spec(struct container *c, struct hull_err *err);
+const char *container_status(const struct container *c);
+int container_start(struct container *c, struct hull_err *err);
+/* Kill what runs (only with force when running), remove cgroup and state, poststop. */
+int container_delete(struct container *c, bool force, struct hull_err *err);
+/* Wait for our child init, forwarding signals and relaying the pty; 128+N on signal N. */
+int container_wait(struct container *c);
+void container_close(struct container *c);
+
+/* --- init.c: the container's init before execve --- */
+struct init_ctx;
+/* The clone()d child's entry; never returns. */
+__attribute__((noreturn)) void init_main(struct init_ctx *ctx);
+
+/* --- process.c: the final process's attributes --- */
+int process_apply_limits(const struct oci_process *p, struct hull_err *err);
+int process_set_user(const struct oci_process *p, struct hull_err *err);
+/* Resolve args[0] against PATH from env, inside the container root; malloc'd. */
+char *process_find_executable(const struct oci_process *p, struct hull_err *err);
+
+/* --- console.c --- */
+/* Open a pty pair inside the container; returns the master, *slave gets the slave. */
+int console_open(const struct oci_process *p, int *slave, struct hull_err *err);
+int console_make_controlling(int slave, struct hull_err *err);
+int console_send_fd(int sock, int fd, struct hull_err *err);
+int console_recv_fd(int sock, struct hull_err *err);
+int console_connect(const char *path, struct hull_err *err);
+/* Copy between our stdio and the pty master until the master closes. */
+void console_relay(int master);

@@ -1,0 +1,164 @@
+"""Global flags, spec, features, --version: the CLI surface orchestrators parse."""
+
+import json
+import os
+import re
+
+import pytest
+
+from conftest import REPO, assert_error
+
+HOOK_KINDS = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop"}
+
+
+def test_root_flag_forms(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("--root=" + str(h.root), "create", "-b", b, cid, root=False)
+    for form in (["--root", str(h.root)], ["--root=" + str(h.root)], ["-root", str(h.root)]):
+        r = h.run(*form, "state", cid, root=False)
+        assert r.rc == 0 and r.json()["id"] == cid, r
+    # Command flags take both forms as well.
+    r = h.ok("list", "--format=json")
+    assert [c["id"] for c in json.loads(r.out)] == [cid]
+    h.ok("delete", "--force=true", cid)
+    assert not any(h.root.iterdir())
+
+
+def test_other_root_does_not_see_container(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.create(b).cid
+    other = h.tmp / "other-root"
+    r = h.run("--root", other, "state", cid, root=False)
+    assert_error(r, cid)
+    h.ok("delete", "-f", cid)
+
+
+def test_log_json_error(h):
+    log = h.tmp / "hull.log"
+    cid = h.new_id()
+    r = h.run("--log-format=json", "--log", log, "state", cid)
+    assert r.rc == 1, r
+    lines = [l for l in log.read_text().splitlines() if l.strip()]
+    assert lines, f"nothing in the log; stderr: {r.err!r}"
+    entries = [json.loads(l) for l in lines]
+    errors = [e for e in entries if e.get("level") == "error"]
+    assert errors, entries
+    assert cid in errors[-1]["msg"]
+    assert "time" in errors[-1]
+
+
+def test_log_text_and_debug(h):
+    log = h.tmp / "hull-text.log"
+    b = h.bundle(["/probe", "exit", "0"])
+    cid = h.new_id()
+    r = h.run("--debug", "--log", log, "--log-format", "text", "run", "-b", b, cid)
+    assert r.rc == 0, r
+    # A text log is not JSON.
+    for line in log.read_text().splitlines() if log.exists() else []:
+        assert not line.startswith("{"), line
+
+
+def test_unknown_command_and_flag(h):
+    assert_error(h.run("frobnicate"), "frobnicate")
+    assert_error(h.run("--no-such-flag", "list"), "--no-such-flag")
+    assert_error(h.run("list", "--bogus"), "--bogus")
+
+
+def test_version(h):
+    r = h.run("--version", root=False)
+    assert r.rc == 0, r
+    version = re.search(r"version\s*:\s*'([^']+)'", (REPO / "meson.build").read_text()).group(1)
+    first = r.out.splitlines()[0]
+    assert first.startswith("hull version"), r.out
+    assert version in first, r.out
+    assert re.search(r"spec: 1\.\d+\.\d+", r.out), r.out
+
+
+def test_features(h):
+    r = h.ok("features", root=False)
+    f = r.json()
+    assert re.fullmatch(r"1\.\d+\.\d+", f["ociVersionMin"]), f
+    assert re.fullmatch(r"1\.\d+\.\d+(-.*)?", f["ociVersionMax"]), f
+    assert HOOK_KINDS <= set(f["hooks"]), f["hooks"]
+    assert {"ro", "rw", "bind", "rbind", "nosuid", "noexec", "nodev", "rprivate"} <= \
+        set(f["mountOptions"]), f["mountOptions"]
+    lx = f["linux"]
+    assert {"cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"} <= \
+        set(lx["namespaces"]), lx["namespaces"]
+    assert {"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_KILL"} <= set(lx["capabilities"])
+    sc = lx["seccomp"]
+    assert sc["enabled"] is True
+    assert {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL"} <= set(sc["actions"])
+    # hull refuses SCMP_ACT_NOTIFY, so it must not advertise it.
+    assert "SCMP_ACT_NOTIFY" not in sc["actions"]
+    assert "SCMP_CMP_EQ" in sc["operators"] and "SCMP_CMP_MASKED_EQ" in sc["operators"]
+    assert "SCMP_ARCH_X86_64" in sc["archs"]
+    assert isinstance(lx.get("cgroup", {}).get("v1"), bool)
+    assert isinstance(lx.get("cgroup", {}).get("v2"), bool)
+
+
+def test_spec_default(h):
+    d = h.tmp / "spec-default"
+    d.mkdir()
+    h.ok("spec", root=False, cwd=d)
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["ociVersion"].startswith("1.")
+    assert cfg["root"] == {"path": "rootfs", "readonly": True}
+    p = cfg["process"]
+    assert p["args"] == ["sh"] and p["cwd"] == "/"
+    assert p["user"] == {"uid": 0, "gid": 0}
+    assert any(e.startswith("PATH=") for e in p["env"])
+    assert p["noNewPrivileges"] is True
+    for s in ("bounding", "effective", "permitted"):
+        assert set(p["capabilities"][s]) == {"CAP_AUDIT_WRITE", "CAP_KILL",
+                                             "CAP_NET_BIND_SERVICE"}, p["capabilities"]
+    assert {"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024} in p["rlimits"]
+    dests = [m["destination"] for m in cfg["mounts"]]
+    for d_ in ("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"):
+        assert d_ in dests, dests
+    nss = {n["type"] for n in cfg["linux"]["namespaces"]}
+    assert {"pid", "network", "ipc", "uts", "mount"} <= nss and "user" not in nss
+    assert "/proc/kcore" in cfg["linux"]["maskedPaths"]
+    assert "/proc/sys" in cfg["linux"]["readonlyPaths"]
+
+
+def test_spec_bundle_flag_and_usable(h):
+    """A spec-made config runs as is once there is a rootfs."""
+    b = h.bundle(write=False)
+    r = h.run("spec", "-b", b, root=False)
+    assert r.rc == 0, r
+    cfg = json.loads((b.path / "config.json").read_text())
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["/probe", "exit", "4"]
+    (b.path / "config.json").write_text(json.dumps(cfg))
+    r = h.run_container(b)
+    assert r.rc == 4, r
+
+
+def test_spec_rootless(h):
+    d = h.tmp / "spec-rootless"
+    d.mkdir()
+    h.ok("spec", "--rootless", "--bundle", d, root=False)
+    cfg = json.loads((d / "config.json").read_text())
+    nss = {n["type"] for n in cfg["linux"]["namespaces"]}
+    assert "user" in nss, nss
+    uid, gid = os.getuid(), os.getgid()
+    assert cfg["linux"]["uidMappings"] == [{"containerID": 0, "hostID": uid, "size": 1}]
+    assert cfg["linux"]["gidMappings"] == [{"containerID": 0, "hostID": gid, "size": 1}]
+
+
+def test_spec_refuses_overwrite(h):
+    d = h.tmp / "spec-exists"
+    d.mkdir()
+    (d / "config.json").write_text("{\"mine\": true}")
+    r = h.run("spec", "-b", d, root=False)
+    assert_error(r, "config.json")
+    assert (d / "config.json").read_text() == "{\"mine\": true}"
+
+
+def test_spec_missing_dir(h):
+    r = h.run("spec", "-b", h.tmp / "nope", root=False)
+    assert_error(r)
+    assert not (h.tmp / "nope").exists()

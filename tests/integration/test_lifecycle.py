@@ -1,0 +1,300 @@
+"""create / start / run / state / list / kill / delete, and the container ids they accept."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import assert_error, cgroup_dir_for, pid_alive, read_text, wait_for
+
+
+def test_create_start_delete(h):
+    b = h.bundle()
+    cid = h.new_id()
+    r = h.ok("create", "-b", b, cid)
+    assert r.elapsed < 10
+    st = h.state(cid)
+    assert st["status"] == "created"
+    pid = st["pid"]
+    assert pid > 0 and pid_alive(pid)
+    # Blocked before exec: the probe has not run and stays so.
+    time.sleep(0.2)
+    assert h.state(cid)["status"] == "created"
+    assert pid_alive(pid)
+    assert read_text(r.out_path) == "", "the process ran before start"
+    assert os.readlink(f"/proc/{pid}/exe") != str(h.probe_bin)
+
+    h.ok("start", cid)
+    wait_for(lambda: read_text(r.out_path), 10, "the probe's report after start")
+    h.wait_status(cid, "stopped")
+    report = json.loads(read_text(r.out_path))
+    assert report["argv"] == ["/probe", "report"]
+    assert h.state(cid)["status"] == "stopped"
+    h.ok("delete", cid)
+    r = h.run("state", cid)
+    assert_error(r, cid)
+    assert not any(h.root.iterdir())
+
+
+def test_start_twice_fails(h):
+    b = h.bundle(["/probe", "sleep", "30"])
+    cid = h.create(b).cid
+    h.ok("start", cid)
+    h.wait_status(cid, "running")
+    assert_error(h.run("start", cid), cid)
+    assert h.state(cid)["status"] == "running"
+    h.ok("delete", "--force", cid)
+
+
+@pytest.mark.parametrize("code", [0, 3, 255])
+def test_run_exit_code(h, code):
+    b = h.bundle(["/probe", "exit", str(code)])
+    r = h.run_container(b)
+    assert r.rc == code, r
+    # run without --keep removes the container
+    assert h.run("state", r.cid).rc == 1
+    assert not any(h.root.iterdir())
+
+
+def test_run_killed_is_128_plus_signal(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    p, out, err = h.popen("run", "-b", b, cid)
+    try:
+        h.wait_status(cid, "running")
+        h.ok("kill", cid, "KILL")
+        rc = p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert rc == 128 + signal.SIGKILL, read_text(err)
+    assert h.run("state", cid).rc == 1
+
+
+def test_run_keep_then_delete(h):
+    b = h.bundle(["/probe", "exit", "7"])
+    cid = h.new_id()
+    r = h.run("run", "--keep", "-b", b, cid)
+    assert r.rc == 7, r
+    st = h.state(cid)
+    assert st["status"] == "stopped" and st["id"] == cid
+    h.ok("delete", cid)
+    assert h.run("state", cid).rc == 1
+    assert not any(h.root.iterdir())
+
+
+@pytest.mark.parametrize("flag", ["-d", "--detach"])
+def test_run_detached(h, flag):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    r = h.run("run", flag, "-b", b, cid, timeout=10)
+    assert r.rc == 0, r
+    st = h.state(cid)
+    assert st["status"] == "running"
+    assert pid_alive(st["pid"])
+    assert os.readlink(f"/proc/{st['pid']}/exe").endswith("probe") or \
+        "probe" in read_text(f"/proc/{st['pid']}/cmdline", "")
+    h.ok("kill", cid, "KILL")
+    h.wait_status(cid, "stopped")
+    h.ok("delete", cid)
+
+
+def test_pid_file(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    pidfile = h.tmp / "container.pid"
+    cid = h.create(b, extra=("--pid-file", pidfile)).cid
+    text = pidfile.read_text()
+    assert text.strip().isdigit(), repr(text)
+    assert int(text) == h.pid(cid)
+    assert pid_alive(int(text))
+    h.ok("delete", "--force", cid)
+    assert not pid_alive(int(text))
+
+
+def test_run_detached_pid_file(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    pidfile = h.tmp / "run.pid"
+    cid = h.new_id()
+    h.ok("run", "-d", "--pid-file", pidfile, "-b", b, cid)
+    assert int(pidfile.read_text()) == h.pid(cid)
+    h.ok("delete", "--force", cid)
+
+
+def test_state_fields(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    b.config["annotations"] = {"org.example.key": "value", "other": "x y"}
+    b.write()
+    cid = h.create(b).cid
+    st = h.state(cid)
+    for key in ("ociVersion", "id", "status", "pid", "bundle"):
+        assert key in st, st
+    assert st["id"] == cid
+    assert st["status"] == "created"
+    assert st["bundle"] == str(b.path)
+    assert os.path.isabs(st["bundle"])
+    assert st["ociVersion"].startswith("1.")
+    assert st["annotations"] == {"org.example.key": "value", "other": "x y"}
+    h.ok("delete", "--force", cid)
+
+
+def test_state_bundle_is_absolute_for_relative_b(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("create", "-b", b.path.name, cid, cwd=b.path.parent)
+    assert h.state(cid)["bundle"] == str(b.path)
+    h.ok("delete", "--force", cid)
+
+
+def test_list_formats(h):
+    r = h.ok("list", "--format", "json")
+    assert json.loads(r.out) in (None, [])
+    b1 = h.bundle(["/probe", "sleep", "60"])
+    b2 = h.bundle(["/probe", "sleep", "60"])
+    c1 = h.create(b1).cid
+    c2 = h.new_id()
+    h.ok("run", "-d", "-b", b2, c2)
+
+    table = h.ok("list").out.splitlines()
+    header = table[0].split()
+    assert header[:3] == ["ID", "PID", "STATUS"], table
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    assert set(rows) == {c1, c2}, table
+    assert rows[c1][1] == str(h.pid(c1)) and rows[c1][2] == "created"
+    assert rows[c2][2] == "running"
+
+    quiet = h.ok("list", "-q").out.split()
+    assert sorted(quiet) == sorted([c1, c2])
+
+    items = json.loads(h.ok("list", "--format=json").out)
+    by_id = {i["id"]: i for i in items}
+    assert set(by_id) == {c1, c2}
+    assert by_id[c1]["status"] == "created" and by_id[c2]["status"] == "running"
+    assert by_id[c1]["pid"] == h.pid(c1)
+    assert by_id[c2]["bundle"] == str(b2.path)
+    h.ok("delete", "-f", c1)
+    h.ok("delete", "-f", c2)
+
+
+def start_signals(h):
+    """A detached container running `probe signals`; returns (id, stdout path)."""
+    b = h.bundle(["/probe", "signals"])
+    cid = h.new_id()
+    r = h.ok("run", "-d", "-b", b, cid)
+    wait_for(lambda: "ready" in read_text(r.out_path, ""), 10, "probe signals to be ready")
+    return cid, r.out_path
+
+
+@pytest.mark.parametrize("sig", ["USR1", "SIGUSR1", "10"])
+def test_kill_signal_forms(h, sig):
+    cid, out = start_signals(h)
+    h.ok("kill", cid, sig)
+    wait_for(lambda: "signal 10 USR1" in read_text(out, ""), 10, f"SIGUSR1 from kill {sig}")
+    assert h.state(cid)["status"] == "running"
+    h.ok("kill", cid)  # default is SIGTERM: probe signals exits 0 on it
+    wait_for(lambda: "signal 15 TERM" in read_text(out, ""), 10, "SIGTERM from plain kill")
+    h.wait_status(cid, "stopped")
+    h.ok("delete", cid)
+
+
+def test_kill_bad_signal(h):
+    cid, out = start_signals(h)
+    assert_error(h.run("kill", cid, "NOTASIGNAL"), "NOTASIGNAL")
+    assert_error(h.run("kill", cid, "999"), "999")
+    assert h.state(cid)["status"] == "running"
+    h.ok("delete", "-f", cid)
+
+
+def test_kill_all(h):
+    # No pid namespace: killing the first process alone would leave its children.
+    b = h.bundle(["/bin/sh", "-c", "/probe sleep 60 & /probe sleep 61 & wait"])
+    b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"]
+                                       if n["type"] != "pid"]
+    b.write()
+    cid = h.new_id()
+    h.ok("run", "-d", "-b", b, cid)
+    init = h.pid(cid)
+    procs_file = None
+    for line in read_text(f"/proc/{init}/cgroup").splitlines():
+        if line.startswith("0::"):
+            procs_file = cgroup_dir_for(line) / "cgroup.procs"
+    assert procs_file is not None
+    pids = wait_for(lambda: [int(p) for p in procs_file.read_text().split()]
+                    if len(procs_file.read_text().split()) >= 3 else None,
+                    10, "three processes in the container's cgroup")
+    h.ok("kill", "--all", cid, "KILL")
+    wait_for(lambda: not any(pid_alive(p) for p in pids), 10, "every process to be killed")
+    h.wait_status(cid, "stopped")
+    h.ok("delete", cid)
+
+
+def test_kill_stopped_container_fails(h):
+    b = h.bundle(["/probe", "exit", "0"])
+    cid = h.new_id()
+    assert h.run("run", "--keep", "-b", b, cid).rc == 0
+    r = h.run("kill", cid, "KILL")
+    assert_error(r)
+    h.ok("delete", cid)
+
+
+def test_delete_running_needs_force(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("run", "-d", "-b", b, cid)
+    pid = h.pid(cid)
+    assert_error(h.run("delete", cid), cid)
+    assert h.state(cid)["status"] == "running" and pid_alive(pid)
+    h.ok("delete", "--force", cid)
+    wait_for(lambda: not pid_alive(pid), 5, "the container process to die")
+    assert h.run("state", cid).rc == 1
+
+
+def test_delete_force_created(h):
+    b = h.bundle()
+    cid = h.create(b).cid
+    pid = h.pid(cid)
+    h.ok("delete", "-f", cid)
+    wait_for(lambda: not pid_alive(pid), 5, "the blocked init to die")
+
+
+def test_delete_unknown(h):
+    cid = h.new_id()
+    assert_error(h.run("delete", "--force", cid), cid)
+    assert_error(h.run("delete", cid), cid)
+    assert_error(h.run("state", cid), cid)
+    assert_error(h.run("kill", cid), cid)
+    assert_error(h.run("start", cid), cid)
+
+
+def test_duplicate_id(h):
+    b1 = h.bundle(["/probe", "sleep", "60"])
+    b2 = h.bundle(["/probe", "sleep", "60"])
+    cid = h.create(b1).cid
+    before = h.state(cid)
+    r = h.run("create", "-b", b2, cid)
+    assert_error(r, cid)
+    after = h.state(cid)
+    assert after == before
+    assert pid_alive(after["pid"])
+    r = h.run("run", "-b", b2, cid)
+    assert_error(r, cid)
+    assert h.state(cid) == before
+    h.ok("start", cid)
+    h.wait_status(cid, "running")
+    h.ok("delete", "-f", cid)
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "..", ".", "x/../../y", "", "a\nb", "x" * 1025],
+                         ids=["dotdot-x", "slash", "dotdot", "dot", "nested", "empty", "newline",
+                              "long"])
+def test_invalid_id(h, bad):
+    b = h.bundle()
+    marker = h.root.parent / "x"
+    r = h.run("create", "-b", b, bad)
+    assert r.rc == 1, r
+    assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("hull: "), r
+    assert not any(h.root.iterdir())
+    assert not marker.exists()
+    assert not (h.tmp / "y").exists()
