@@ -24,13 +24,6 @@
 #define KILL_ROUNDS	   100
 #define MKDIR_ATTEMPTS	   5
 
-struct cgroup {
-	struct arena arena; /* places and every string */
-	struct cgroup_place *places;
-	size_t n;
-	char *saved;
-};
-
 struct pids {
 	pid_t *v;
 	size_t n, cap;

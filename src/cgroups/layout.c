@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -281,6 +283,27 @@ char *cgroup_read_text(const char *path, struct hull_err *err)
 	return steal_ptr(&buf);
 }
 
+/* mountinfo still lists a mount that a later mount hides (a tmpfs over /sys/fs/cgroup
+ * in a container, say): keep only hierarchies whose mount point is reachable and is a
+ * cgroup filesystem now. */
+static void drop_hidden(struct cgroup_layout *l)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct statfs fs;
+		bool ok = statfs(l->h[i].mount, &fs) == 0 &&
+			  fs.f_type == (l->h[i].v2 ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC);
+		if (ok)
+			l->h[kept++] = l->h[i];
+	}
+	l->n = kept;
+	l->has_v1 = l->has_v2 = false;
+	for (size_t i = 0; i < l->n; i++) {
+		l->has_v2 |= l->h[i].v2;
+		l->has_v1 |= !l->h[i].v2;
+	}
+}
+
 const struct cgroup_layout *cgroup_layout_get(struct hull_err *err)
 {
 	/* Mounts do not move under a running hull, and every step reads the layout. */
@@ -294,6 +317,7 @@ const struct cgroup_layout *cgroup_layout_get(struct hull_err *err)
 	_cleanup_free_ char *self = cgroup_read_text("/proc/self/cgroup", err);
 	if (self == NULL || cgroup_layout_parse(mountinfo, self, &cached, err) < 0)
 		return NULL;
+	drop_hidden(&cached);
 	parsed = true;
 	return &cached;
 }

@@ -37,6 +37,14 @@ struct cgroup_place {
 	unsigned created; /* how many trailing components of rel this container made */
 };
 
+/* The opaque struct cgroup of cgroups.h. */
+struct cgroup {
+	struct arena arena; /* places and every string */
+	struct cgroup_place *places;
+	size_t n;
+	char *saved;
+};
+
 int cgroup_layout_parse(const char *mountinfo, const char *self_cgroup,
 			struct cgroup_layout *layout, struct hull_err *err);
 void cgroup_layout_free(struct cgroup_layout *layout);

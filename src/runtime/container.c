@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,21 +142,48 @@ static int join_pid_for_children(const struct oci_spec *spec, int *saved, struct
 	return ns_join(pid, err);
 }
 
-static pid_t spawn_init(struct init_ctx *ctx, struct hull_err *err)
+static pid_t clone_init(struct init_ctx *ctx, int cgroup_fd)
 {
-	_cleanup_close_ int saved_pidns = -1;
-	if (join_pid_for_children(ctx->spec, &saved_pidns, err) < 0)
-		return -1;
 	struct clone_args args = {.flags = ctx->clone_flags, .exit_signal = SIGCHLD};
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
 	fflush(NULL);
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
 	if (pid == 0)
 		init_main(ctx);
+	return pid;
+}
+
+/* Clone the init straight into the container's cgroups (see cgroup_fork_begin). */
+static pid_t spawn_init(struct init_ctx *ctx, const struct cgroup *cg, struct hull_err *err)
+{
+	_cleanup_close_ int saved_pidns = -1;
+	if (join_pid_for_children(ctx->spec, &saved_pidns, err) < 0)
+		return -1;
+	struct cgroup_fork f;
+	if (cgroup_fork_begin(cg, &f, err) < 0)
+		return -1;
+	pid_t pid = clone_init(ctx, f.clone_fd);
 	int clone_errno = errno;
+	bool enter_v2 = false;
+	/* Kernels before 5.7 know no CLONE_INTO_CGROUP: move the child afterwards. */
+	if (pid < 0 && f.clone_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
+		pid = clone_init(ctx, -1);
+		clone_errno = errno;
+		enter_v2 = true;
+	}
+	int back = cgroup_fork_end(&f, err);
 	if (saved_pidns >= 0)
 		setns(saved_pidns, CLONE_NEWPID);
 	if (pid < 0)
 		return hull_error(err, clone_errno, "clone the container's init");
+	if (back < 0 || (enter_v2 && cgroup_enter(cg, pid, err) < 0)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
 	return pid;
 }
 
@@ -187,7 +215,7 @@ static int supervise_setup(struct container *c, int sock, struct hull_err *err)
 	if (oci_namespace(&c->spec, CLONE_NEWUSER) && !oci_namespace(&c->spec, CLONE_NEWUSER)->path &&
 	    ns_write_id_maps(c->pid, &c->spec, err) < 0)
 		return -1;
-	if (cgroup_enter(c->cg, c->pid, err) < 0 || write_oom_score_adj(&c->spec, c->pid, err) < 0)
+	if (write_oom_score_adj(&c->spec, c->pid, err) < 0)
 		return -1;
 	if (sync_send(sock, SYNC_GO, 0, NULL, err) < 0)
 		return -1;
@@ -303,7 +331,7 @@ static int create_spawn(struct container *c, const struct create_opts *o, struct
 	ctx.close_fds[0] = c->dir_fd;
 	ctx.close_fds[1] = c->root_fd;
 	ctx.close_fds[2] = sock;
-	c->pid = spawn_init(&ctx, err);
+	c->pid = spawn_init(&ctx, c->cg, err);
 	cgroup_view_free(&ctx.cgroups);
 	if (c->pid < 0) {
 		c->pid = 0;

@@ -3,6 +3,8 @@
 import json
 import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -162,3 +164,22 @@ def test_spec_missing_dir(h):
     r = h.run("spec", "-b", h.tmp / "nope", root=False)
     assert_error(r)
     assert not (h.tmp / "nope").exists()
+
+
+def test_busybox_example(h):
+    """examples/busybox: make-rootfs.sh builds a rootfs and the committed config runs."""
+    example = REPO / "examples" / "busybox"
+    b = h.tmp / "example"
+    b.mkdir()
+    shutil.copy(example / "config.json", b / "config.json")
+    mk = subprocess.run([str(example / "make-rootfs.sh"), str(b / "rootfs")],
+                        capture_output=True, text=True)
+    assert mk.returncode == 0, mk.stderr
+    again = subprocess.run([str(example / "make-rootfs.sh"), str(b / "rootfs")],
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr  # idempotent
+    assert (b / "rootfs" / "bin" / "sh").is_symlink()
+    r = h.run("run", "-b", b, h.new_id())
+    assert r.rc == 0, r
+    assert r.out.startswith("Hello from hull: hull-example, pid 1, uid 0\n"), r
+    assert "Linux hull-example" in r.out, r

@@ -27,9 +27,8 @@ def test_create_start_delete(h):
     assert os.readlink(f"/proc/{pid}/exe") != str(h.probe_bin)
 
     h.ok("start", cid)
-    wait_for(lambda: read_text(r.out_path), 10, "the probe's report after start")
+    (report,) = h.wait_json(r.out_path)
     h.wait_status(cid, "stopped")
-    report = json.loads(read_text(r.out_path))
     assert report["argv"] == ["/probe", "report"]
     assert h.state(cid)["status"] == "stopped"
     h.ok("delete", cid)
