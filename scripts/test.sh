@@ -27,7 +27,7 @@ count_tap() { # prefix file
 
 run_unit_tests() { # builddir prefix
 	for t in "$1"/tests/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		out=$(mktemp)
 		if ! "$t" >"$out" 2>&1 && ! grep -q '^not ok' "$out"; then
 			record "$2$(basename "$t")" fail "exited non-zero: $(tail -n 3 "$out" | tr '\n' ' ')"

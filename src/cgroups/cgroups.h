@@ -26,8 +26,8 @@ const char *cgroup_path(const struct cgroup *cg);
  * process steps into each v1 cgroup itself ("0" to `tasks` skips that lock), the child
  * goes into the cgroup2 one with clone3(CLONE_INTO_CGROUP), and we step back. */
 struct cgroup_fork {
-	int clone_fd;	      /* cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
-	char *back[16];	      /* v1 cgroup directories to return to */
+	int clone_fd;	/* cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
+	char *back[16]; /* v1 cgroup directories to return to */
 	size_t n_back;
 };
 int cgroup_fork_begin(const struct cgroup *cg, struct cgroup_fork *f, struct hull_err *err);

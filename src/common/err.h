@@ -10,11 +10,11 @@ struct hull_err {
 /* Fill err (replacing any previous message) and return -1, so callers can write
  * `return hull_error(err, errno, "open %s", path);`. */
 int hull_error(struct hull_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefix the message already in err with more context; returns -1. */
 int hull_error_wrap(struct hull_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 void hull_err_clear(struct hull_err *err);
 

@@ -20,18 +20,18 @@ struct oci_id_map {
 
 /* A mount with its options already sorted into what mount(2) and mount_setattr(2) take. */
 struct oci_mount {
-	char *destination;     /* absolute path inside the container */
-	char *type;	       /* may be NULL for bind mounts */
-	char *source;	       /* absolute; a relative bind source is resolved against the bundle */
-	char **options;	       /* as written, for reporting */
+	char *destination; /* absolute path inside the container */
+	char *type;	   /* may be NULL for bind mounts */
+	char *source;	   /* absolute; a relative bind source is resolved against the bundle */
+	char **options;	   /* as written, for reporting */
 	size_t n_options;
-	unsigned long flags;   /* MS_* set by the options (MS_RDONLY, MS_NOSUID, ...) */
+	unsigned long flags;	   /* MS_* set by the options (MS_RDONLY, MS_NOSUID, ...) */
 	unsigned long propagation; /* MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE, maybe |MS_REC */
 	bool bind;		   /* bind or rbind */
 	bool recursive;		   /* rbind */
-	uint64_t attr_set;	   /* MOUNT_ATTR_* from r-options (rro, rnosuid, ...), applied with */
-	uint64_t attr_clr;	   /*   mount_setattr(AT_RECURSIVE) */
-	char *data;		   /* the options mount(2) does not know, comma-joined, or NULL */
+	uint64_t attr_set; /* MOUNT_ATTR_* from r-options (rro, rnosuid, ...), applied with */
+	uint64_t attr_clr; /*   mount_setattr(AT_RECURSIVE) */
+	char *data;	   /* the options mount(2) does not know, comma-joined, or NULL */
 };
 
 struct oci_namespace {

@@ -31,10 +31,10 @@ int ns_write_time_offsets(const struct oci_spec *spec, struct hull_err *err);
 struct ns_rootfs {
 	const struct oci_spec *spec;
 	const struct cgroup_view *cgroups; /* for mounts of type "cgroup" */
-	bool in_userns;	 /* mknod is impossible: bind device nodes from the host */
+	bool in_userns;	   /* mknod is impossible: bind device nodes from the host */
 	bool new_cgroupns; /* cgroup mounts can be real mounts, not binds of host dirs */
-	bool no_pivot;	 /* MS_MOVE + chroot instead of pivot_root (initramfs roots) */
-	int root_fd;	 /* set by ns_rootfs_prepare: the container root, O_PATH */
+	bool no_pivot;	   /* MS_MOVE + chroot instead of pivot_root (initramfs roots) */
+	int root_fd;	   /* set by ns_rootfs_prepare: the container root, O_PATH */
 };
 
 /* Propagation, bind the root onto itself, the spec's mounts in order, /dev, devices. */

@@ -19,13 +19,13 @@ static const struct {
 	const char *name;
 	int type;
 } ns_table[] = {
-	{"pid", CLONE_NEWPID},	 {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-	{"ipc", CLONE_NEWIPC},	 {"uts", CLONE_NEWUTS},	    {"user", CLONE_NEWUSER},
-	{"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+    {"pid", CLONE_NEWPID},	 {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+    {"ipc", CLONE_NEWIPC},	 {"uts", CLONE_NEWUTS},	    {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
-const char *const ns_names[] = {"pid", "network", "mount", "ipc", "uts",
-				"user", "cgroup", "time", NULL};
+const char *const ns_names[] = {"pid",	"network", "mount", "ipc", "uts",
+				"user", "cgroup",  "time",  NULL};
 
 int ns_type_from_name(const char *name)
 {
@@ -92,7 +92,8 @@ static int write_map(pid_t pid, const char *file, const struct oci_id_map *map, 
 		return hull_error(err, E2BIG, "linux.%s: too many mappings",
 				  file[0] == 'u' ? "uidMappings" : "gidMappings");
 	if (write_file(path, text, err) < 0)
-		return hull_error_wrap(err, "linux.%s", file[0] == 'u' ? "uidMappings" : "gidMappings");
+		return hull_error_wrap(err, "linux.%s",
+				       file[0] == 'u' ? "uidMappings" : "gidMappings");
 	return 0;
 }
 

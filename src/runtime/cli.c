@@ -36,8 +36,7 @@ static int store(const struct cli_opt *opt, const char *value, struct hull_err *
 		errno = 0;
 		long v = strtol(value, &end, 10);
 		if (errno != 0 || *value == '\0' || *end != '\0' || v < 0 || v > 1 << 30)
-			return hull_error(err, 0, "--%s: not a valid number: %s", opt->name,
-					  value);
+			return hull_error(err, 0, "--%s: not a valid number: %s", opt->name, value);
 		*(int *)opt->dest = (int)v;
 		return 0;
 	}
@@ -55,8 +54,7 @@ static int store(const struct cli_opt *opt, const char *value, struct hull_err *
 }
 
 /* One argument starting with '-': returns how many argv entries it consumed, or -1. */
-static int parse_one(const struct cli_opt *opts, int argc, char **argv, int i,
-		     struct hull_err *err)
+static int parse_one(const struct cli_opt *opts, int argc, char **argv, int i, struct hull_err *err)
 {
 	const char *arg = argv[i] + 1 + (argv[i][1] == '-');
 	const char *eq = strchr(arg, '=');
@@ -95,8 +93,8 @@ int cli_parse(const struct cli_opt *opts, int argc, char **argv, int *first_arg,
 	return 0;
 }
 
-int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n,
-		    const char *what, struct hull_err *err)
+int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n, const char *what,
+		    struct hull_err *err)
 {
 	int have = argc - first_arg;
 	if (have < n)

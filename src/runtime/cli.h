@@ -44,8 +44,8 @@ int cli_parse(const struct cli_opt *opts, int argc, char **argv, int *first_arg,
 	      struct hull_err *err);
 
 /* Exactly n positional arguments after the options, or an error naming the command. */
-int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n,
-		    const char *what, struct hull_err *err);
+int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n, const char *what,
+		    struct hull_err *err);
 
 int cmd_create(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_delete(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);

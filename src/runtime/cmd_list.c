@@ -25,7 +25,8 @@ static int collect(int root_fd, struct listed **out, size_t *n, struct hull_err 
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		_cleanup_close_ int dir = openat(root_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int dir =
+		    openat(root_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct listed l = {0};
 		struct hull_err ignored = {0};
 		if (dir < 0 || state_read(dir, &l.st, &ignored) < 0 || l.st.id == NULL) {
@@ -77,16 +78,17 @@ int cmd_list(const struct hull_globals *g, int argc, char **argv, struct hull_er
 	bool quiet = false;
 	const char *format = "table";
 	const struct cli_opt opts[] = {
-		{"quiet", 'q', CLI_FLAG, &quiet},
-		{"format", 'f', CLI_STRING, &format},
-		{0},
+	    {"quiet", 'q', CLI_FLAG, &quiet},
+	    {"format", 'f', CLI_STRING, &format},
+	    {0},
 	};
 	int first;
 	if (cli_parse(opts, argc, argv, &first, err) < 0 ||
 	    cli_expect_args("list", argc, argv, first, 0, "", err) < 0)
 		return -1;
 	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0)
-		return hull_error(err, 0, "list: --format must be table or json, not \"%s\"", format);
+		return hull_error(err, 0, "list: --format must be table or json, not \"%s\"",
+				  format);
 	_cleanup_close_ int root_fd = open(g->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct listed *l = NULL;
 	size_t n = 0;

@@ -7,11 +7,13 @@ static int run_foreground(struct container *c, bool keep, struct hull_err *err)
 {
 	if (container_start(c, err) < 0)
 		return -1;
+	/* `state`, `kill` and `exec` must work while we wait. */
+	state_dir_unlock(c->dir_fd);
 	int status = container_wait(c);
-	if (keep)
-		return status;
 	struct hull_err del = {0};
-	if (container_delete(c, true, &del) < 0)
+	/* A `delete` that came in meanwhile already cleaned up. */
+	if (!keep && state_dir_relock(c->dir_fd, c->st.id, &del) == 0 &&
+	    container_delete(c, true, &del) < 0)
 		log_msg(LOG_WARN, "%s", hull_err_text(&del));
 	hull_err_clear(&del);
 	return status;
@@ -22,15 +24,15 @@ int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err
 	struct create_opts o = {0};
 	bool detach = false, keep = false, no_new_keyring = false;
 	const struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &o.bundle},
-		{"pid-file", 0, CLI_STRING, &o.pid_file},
-		{"console-socket", 0, CLI_STRING, &o.console_socket},
-		{"preserve-fds", 0, CLI_INT, &o.preserve_fds},
-		{"no-pivot", 0, CLI_FLAG, &o.no_pivot},
-		{"detach", 'd', CLI_FLAG, &detach},
-		{"keep", 0, CLI_FLAG, &keep},
-		{"no-new-keyring", 0, CLI_FLAG, &no_new_keyring},
-		{0},
+	    {"bundle", 'b', CLI_STRING, &o.bundle},
+	    {"pid-file", 0, CLI_STRING, &o.pid_file},
+	    {"console-socket", 0, CLI_STRING, &o.console_socket},
+	    {"preserve-fds", 0, CLI_INT, &o.preserve_fds},
+	    {"no-pivot", 0, CLI_FLAG, &o.no_pivot},
+	    {"detach", 'd', CLI_FLAG, &detach},
+	    {"keep", 0, CLI_FLAG, &keep},
+	    {"no-new-keyring", 0, CLI_FLAG, &no_new_keyring},
+	    {0},
 	};
 	int first;
 	if (cli_parse(opts, argc, argv, &first, err) < 0 ||

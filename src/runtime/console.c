@@ -145,7 +145,8 @@ void console_relay(int master)
 		sigaction(SIGWINCH, &sa, NULL);
 		winch = 1;
 	}
-	struct pollfd fds[2] = {{.fd = master, .events = POLLIN}, {.fd = STDIN_FILENO, .events = POLLIN}};
+	struct pollfd fds[2] = {{.fd = master, .events = POLLIN},
+				{.fd = STDIN_FILENO, .events = POLLIN}};
 	for (;;) {
 		if (winch) {
 			struct winsize ws;

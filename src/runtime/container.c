@@ -33,7 +33,8 @@
 #endif
 
 /* Namespaces clone() can make at once; cgroup and time come later, from the init. */
-#define CLONE_AT_ONCE (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWUSER)
+#define CLONE_AT_ONCE                                                                              \
+	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWUSER)
 
 static bool ns_new(const struct oci_spec *spec, int type)
 {
@@ -42,8 +43,7 @@ static bool ns_new(const struct oci_spec *spec, int type)
 }
 
 /* Decide which namespaces clone() makes and which the init makes after joining others. */
-static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx,
-			   struct hull_err *err)
+static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx, struct hull_err *err)
 {
 	unsigned long fresh = 0;
 	bool other_paths = false;
@@ -60,14 +60,16 @@ static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx,
 	if (user != NULL && user->path != NULL) {
 		/* A pid namespace must be made after the user namespace that will own it. */
 		if (fresh & CLONE_NEWPID)
-			return hull_error(err, 0, "linux.namespaces: a new pid namespace inside a "
-						  "joined user namespace is not supported yet");
+			return hull_error(err, 0,
+					  "linux.namespaces: a new pid namespace inside a "
+					  "joined user namespace is not supported yet");
 		ctx->unshare_flags = fresh;
 		return 0;
 	}
 	if (user != NULL && other_paths)
-		return hull_error(err, 0, "linux.namespaces: joining namespaces by path together "
-					  "with a new user namespace is not supported yet");
+		return hull_error(err, 0,
+				  "linux.namespaces: joining namespaces by path together "
+				  "with a new user namespace is not supported yet");
 	ctx->clone_flags = fresh;
 	return 0;
 }
@@ -108,7 +110,8 @@ static void fill_state(struct container *c, const char *id)
 static int write_file_at(int dir_fd, const char *name, const char *text, mode_t mode,
 			 struct hull_err *err)
 {
-	_cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	_cleanup_close_ int fd =
+	    openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	size_t len = strlen(text);
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
 		return hull_error(err, errno, "write %s", name);
@@ -203,16 +206,20 @@ static int write_oom_score_adj(const struct oci_spec *spec, pid_t pid, struct hu
 static int run_runtime_hooks(struct container *c, int sock, struct hull_err *err)
 {
 	_cleanup_free_ char *state = state_oci_json(&c->st, "creating", false);
+	_cleanup_free_ char *created = state_oci_json(&c->st, "created", false);
 	if (hooks_run(&c->spec.hooks[HOOK_PRESTART], "prestart", state, err) < 0 ||
 	    hooks_run(&c->spec.hooks[HOOK_CREATE_RUNTIME], "createRuntime", state, err) < 0)
 		return -1;
-	return sync_send(sock, SYNC_HOOKS_DONE, 0, state, err);
+	if (sync_send(sock, SYNC_HOOKS_DONE, 0, state, err) < 0)
+		return -1;
+	return sync_send(sock, SYNC_STATE_CREATED, 0, created, err);
 }
 
 /* Answer the init until it is ready (or fails: its message becomes ours). */
 static int supervise_setup(struct container *c, int sock, struct hull_err *err)
 {
-	if (oci_namespace(&c->spec, CLONE_NEWUSER) && !oci_namespace(&c->spec, CLONE_NEWUSER)->path &&
+	if (oci_namespace(&c->spec, CLONE_NEWUSER) &&
+	    !oci_namespace(&c->spec, CLONE_NEWUSER)->path &&
 	    ns_write_id_maps(c->pid, &c->spec, err) < 0)
 		return -1;
 	if (write_oom_score_adj(&c->spec, c->pid, err) < 0)
@@ -249,8 +256,9 @@ static int check_terminal(const struct oci_spec *spec, const struct create_opts 
 	if (!spec->has_process)
 		return hull_error(err, 0, "config.json: process: required to create a container");
 	if (spec->process.terminal && o->console_socket == NULL && !o->foreground)
-		return hull_error(err, 0, "--console-socket is required when process.terminal "
-					  "is true");
+		return hull_error(err, 0,
+				  "--console-socket is required when process.terminal "
+				  "is true");
 	if (!spec->process.terminal && o->console_socket != NULL)
 		return hull_error(err, 0, "--console-socket given but process.terminal is false");
 	return 0;
@@ -308,8 +316,11 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 
 static int create_spawn(struct container *c, const struct create_opts *o, struct hull_err *err)
 {
-	struct init_ctx ctx = {.spec = &c->spec, .console_fd = -1, .no_pivot = o->no_pivot,
-			       .preserve_fds = o->preserve_fds, .parent = getpid(),
+	struct init_ctx ctx = {.spec = &c->spec,
+			       .console_fd = -1,
+			       .no_pivot = o->no_pivot,
+			       .preserve_fds = o->preserve_fds,
+			       .parent = getpid(),
 			       .pty_to_parent = o->foreground && o->console_socket == NULL,
 			       .close_fds = {-1, -1, -1, -1}};
 	if (plan_namespaces(&c->spec, &ctx, err) < 0)
@@ -356,8 +367,8 @@ static int create_steps(struct container *c, const struct create_opts *o, struct
 	return 0;
 }
 
-int container_create(const struct hull_globals *g, const struct create_opts *o,
-		     struct container *c, struct hull_err *err)
+int container_create(const struct hull_globals *g, const struct create_opts *o, struct container *c,
+		     struct hull_err *err)
 {
 	*c = (struct container){.g = g, .root_fd = -1, .dir_fd = -1, .pty_master = -1};
 	if (create_steps(c, o, err) < 0) {

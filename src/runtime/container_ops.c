@@ -124,8 +124,9 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 {
 	const char *status = container_status(c);
 	if (strcmp(status, "running") == 0 && !force)
-		return hull_error(err, 0, "cannot delete container %s that is running: stop it "
-					  "first or use --force",
+		return hull_error(err, 0,
+				  "cannot delete container %s that is running: stop it "
+				  "first or use --force",
 				  c->st.id);
 	struct cgroup *cg = c->st.cgroup ? cgroup_open(c->st.cgroup, err) : NULL;
 	if (c->st.cgroup != NULL && cg == NULL)

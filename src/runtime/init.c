@@ -34,7 +34,9 @@ struct init_run {
 	struct ns_rootfs rootfs;
 	int proc_fd_dir; /* the host's /proc/<pid>/fd, to reopen the fifo after pivot_root */
 	char *exe;
-	char state_json[8192];
+	char **env;
+	char state_json[8192];	 /* for createContainer hooks: "creating" */
+	char created_json[8192]; /* for startContainer hooks: "created" */
 };
 
 static int join_namespaces(const struct oci_spec *spec, struct hull_err *err)
@@ -65,8 +67,8 @@ static int enter_namespaces(struct init_run *r, struct hull_err *err)
 	if (ctx->unshare_flags && unshare((int)ctx->unshare_flags) < 0)
 		return hull_error(err, errno, "linux.namespaces: unshare");
 	/* After the parent moved us into the container's cgroup, so that it is the root. */
-	if (oci_namespace(r->spec, CLONE_NEWCGROUP) && !oci_namespace(r->spec, CLONE_NEWCGROUP)->path &&
-	    unshare(CLONE_NEWCGROUP) < 0)
+	if (oci_namespace(r->spec, CLONE_NEWCGROUP) &&
+	    !oci_namespace(r->spec, CLONE_NEWCGROUP)->path && unshare(CLONE_NEWCGROUP) < 0)
 		return hull_error(err, errno, "linux.namespaces: cgroup: unshare");
 	const struct oci_namespace *time = oci_namespace(r->spec, CLONE_NEWTIME);
 	if (time != NULL && time->path == NULL) {
@@ -75,7 +77,8 @@ static int enter_namespaces(struct init_run *r, struct hull_err *err)
 		if (ns_write_time_offsets(r->spec, err) < 0)
 			return -1;
 		/* unshare() only moves our children; enter it ourselves. */
-		_cleanup_close_ int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int fd =
+		    open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
 			return hull_error(err, errno, "linux.namespaces: time: enter");
 	}
@@ -111,12 +114,12 @@ static int setup_rootfs(struct init_run *r, struct hull_err *err)
 {
 	struct init_ctx *ctx = r->ctx;
 	r->rootfs = (struct ns_rootfs){
-		.spec = r->spec,
-		.cgroups = &ctx->cgroups,
-		.in_userns = oci_namespace(r->spec, CLONE_NEWUSER) != NULL,
-		.new_cgroupns = oci_namespace(r->spec, CLONE_NEWCGROUP) != NULL,
-		.no_pivot = ctx->no_pivot,
-		.root_fd = -1,
+	    .spec = r->spec,
+	    .cgroups = &ctx->cgroups,
+	    .in_userns = oci_namespace(r->spec, CLONE_NEWUSER) != NULL,
+	    .new_cgroupns = oci_namespace(r->spec, CLONE_NEWCGROUP) != NULL,
+	    .no_pivot = ctx->no_pivot,
+	    .root_fd = -1,
 	};
 	if (ns_rootfs_prepare(&r->rootfs, err) < 0)
 		return -1;
@@ -127,6 +130,9 @@ static int setup_rootfs(struct init_run *r, struct hull_err *err)
 	    sync_expect(ctx->sync_fd, SYNC_HOOKS_DONE, &msg, err) < 0)
 		return -1;
 	snprintf(r->state_json, sizeof r->state_json, "%s", msg.text);
+	if (sync_expect(ctx->sync_fd, SYNC_STATE_CREATED, &msg, err) < 0)
+		return -1;
+	snprintf(r->created_json, sizeof r->created_json, "%s", msg.text);
 	/* createContainer: in the container's namespaces, before pivot_root (config.md). */
 	if (hooks_run(&r->spec->hooks[HOOK_CREATE_CONTAINER], "createContainer", r->state_json,
 		      err) < 0)
@@ -170,6 +176,7 @@ static int setup_process(struct init_run *r, struct hull_err *err)
 	r->exe = process_find_executable(p, err);
 	if (r->exe == NULL)
 		return -1;
+	r->env = process_env(p);
 	if (process_apply_limits(p, err) < 0)
 		return -1;
 	if (sec_caps_keep_on_setuid(err) < 0)
@@ -252,7 +259,7 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx)
 	close(ctx->sync_fd);
 	if (wait_for_start(&r) < 0)
 		_exit(1);
-	if (hooks_run(&r.spec->hooks[HOOK_START_CONTAINER], "startContainer", r.state_json,
+	if (hooks_run(&r.spec->hooks[HOOK_START_CONTAINER], "startContainer", r.created_json,
 		      &err) < 0) {
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);
@@ -262,7 +269,7 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx)
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);
 	}
-	execve(r.exe, r.spec->process.args, r.spec->process.env);
+	execve(r.exe, r.spec->process.args, r.env);
 	fprintf(stderr, "hull: exec %s: %s\n", r.exe, strerror(errno));
 	_exit(127);
 }

@@ -8,10 +8,10 @@
 
 struct init_ctx {
 	const struct oci_spec *spec;
-	int sync_fd;	      /* init's end of the socketpair */
-	int fifo_fd;	      /* O_PATH of the exec fifo */
-	int console_fd;	      /* connected --console-socket, or -1 */
-	bool pty_to_parent;   /* foreground run relays the terminal itself */
+	int sync_fd;	    /* init's end of the socketpair */
+	int fifo_fd;	    /* O_PATH of the exec fifo */
+	int console_fd;	    /* connected --console-socket, or -1 */
+	bool pty_to_parent; /* foreground run relays the terminal itself */
 	bool no_pivot;
 	int preserve_fds;
 	pid_t parent;

@@ -14,11 +14,9 @@ static const struct {
 	cmd_fn fn;
 	bool spawns; /* starts container processes: must run from a sealed copy */
 } commands[] = {
-	{"create", cmd_create, true}, {"delete", cmd_delete, false},
-	{"features", cmd_features, false}, {"kill", cmd_kill, false},
-	{"list", cmd_list, false},	{"run", cmd_run, true},
-	{"spec", cmd_spec, false},	{"start", cmd_start, false},
-	{"state", cmd_state, false},
+    {"create", cmd_create, true}, {"delete", cmd_delete, false}, {"features", cmd_features, false},
+    {"kill", cmd_kill, false},	  {"list", cmd_list, false},	 {"run", cmd_run, true},
+    {"spec", cmd_spec, false},	  {"start", cmd_start, false},	 {"state", cmd_state, false},
 };
 
 static void print_version(void)
@@ -41,10 +39,16 @@ static void print_usage(FILE *out)
 
 static int fail(const struct hull_err *err)
 {
-	log_msg(LOG_ERROR, "%s", hull_err_text(err));
+	/* One line, always: a newline in an id or a file name must not split it. */
+	char text[4096];
+	snprintf(text, sizeof text, "%s", hull_err_text(err));
+	for (char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
+	log_msg(LOG_ERROR, "%s", text);
 	/* runc's clients read the log file; a person reads stderr. */
 	if (log_to_file())
-		fprintf(stderr, "hull: %s\n", hull_err_text(err));
+		fprintf(stderr, "hull: %s\n", text);
 	return 1;
 }
 
@@ -54,17 +58,17 @@ int main(int argc, char **argv)
 	const char *log_format = "text", *criu = NULL, *rootless = NULL;
 	bool version = false, help = false;
 	const struct cli_opt opts[] = {
-		{"root", 0, CLI_STRING, &g.root},
-		{"log", 0, CLI_STRING, &g.log},
-		{"log-format", 0, CLI_STRING, &log_format},
-		{"debug", 0, CLI_FLAG, &g.debug},
-		{"systemd-cgroup", 0, CLI_FLAG, &g.systemd_cgroup},
-		{"version", 'v', CLI_FLAG, &version},
-		{"help", 'h', CLI_FLAG, &help},
-		/* runc's globals that orchestrators may pass; they change nothing in hull */
-		{"criu", 0, CLI_STRING, &criu},
-		{"rootless", 0, CLI_STRING, &rootless},
-		{0},
+	    {"root", 0, CLI_STRING, &g.root},
+	    {"log", 0, CLI_STRING, &g.log},
+	    {"log-format", 0, CLI_STRING, &log_format},
+	    {"debug", 0, CLI_FLAG, &g.debug},
+	    {"systemd-cgroup", 0, CLI_FLAG, &g.systemd_cgroup},
+	    {"version", 'v', CLI_FLAG, &version},
+	    {"help", 'h', CLI_FLAG, &help},
+	    /* runc's globals that orchestrators may pass; they change nothing in hull */
+	    {"criu", 0, CLI_STRING, &criu},
+	    {"rootless", 0, CLI_STRING, &rootless},
+	    {0},
 	};
 	struct hull_err err = {0};
 	int first;

@@ -28,14 +28,14 @@ struct sched_attr {
 static int set_scheduler(const struct oci_scheduler *s, struct hull_err *err)
 {
 	struct sched_attr attr = {
-		.size = sizeof attr,
-		.sched_policy = (unsigned)s->policy,
-		.sched_flags = s->flags,
-		.sched_nice = s->nice,
-		.sched_priority = (unsigned)s->priority,
-		.sched_runtime = s->runtime,
-		.sched_deadline = s->deadline,
-		.sched_period = s->period,
+	    .size = sizeof attr,
+	    .sched_policy = (unsigned)s->policy,
+	    .sched_flags = s->flags,
+	    .sched_nice = s->nice,
+	    .sched_priority = (unsigned)s->priority,
+	    .sched_runtime = s->runtime,
+	    .sched_deadline = s->deadline,
+	    .sched_period = s->period,
 	};
 	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
 		return hull_error(err, errno, "process.scheduler");
@@ -79,6 +79,45 @@ int process_set_user(const struct oci_process *p, struct hull_err *err)
 	if (setresuid(p->uid, p->uid, p->uid) < 0)
 		return hull_error(err, errno, "process.user.uid: setuid %u", p->uid);
 	return 0;
+}
+
+/* The home directory of uid in the container's /etc/passwd, or "/". Parsed by hand:
+ * getpwuid() could load NSS modules from the container's own files. */
+static char *home_of(uid_t uid)
+{
+	_cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	/* A fifo or a device there could block or feed us forever. */
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return strdup("/");
+	_cleanup_fclose_ FILE *f = fdopen(steal_fd(&fd), "r");
+	char line[4096];
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		char *fields[7] = {0}, *cursor = line;
+		for (int i = 0; i < 7; i++)
+			fields[i] = strsep(&cursor, ":");
+		if (fields[5] != NULL && fields[2] != NULL && strtoul(fields[2], NULL, 10) == uid &&
+		    fields[5][0] == '/')
+			return strdup(fields[5]);
+	}
+	return strdup("/");
+}
+
+char **process_env(const struct oci_process *p)
+{
+	bool has_home = false;
+	for (size_t i = 0; i < p->n_env; i++)
+		has_home |= strncmp(p->env[i], "HOME=", 5) == 0;
+	char **env = calloc(p->n_env + 2, sizeof *env);
+	if (env == NULL)
+		return p->env;
+	memcpy(env, p->env, p->n_env * sizeof *env);
+	if (!has_home) {
+		_cleanup_free_ char *home = home_of(p->uid);
+		if (home == NULL || asprintf(&env[p->n_env], "HOME=%s", home) < 0)
+			env[p->n_env] = NULL;
+	}
+	return env;
 }
 
 static const char *env_path(const struct oci_process *p)

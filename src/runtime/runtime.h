@@ -18,7 +18,7 @@ struct container_state {
 	char *rootfs;
 	char *created; /* RFC 3339 */
 	char *owner;
-	char *cgroup; /* cgroup_path() of the container's cgroup */
+	char *cgroup;		/* cgroup_path() of the container's cgroup */
 	char *annotations_json; /* the config's annotations as a JSON object text */
 	bool created_ok;	/* create finished; a dir without it is a create that died */
 };
@@ -30,6 +30,10 @@ int state_root_open(const char *root, struct hull_err *err);
 int state_dir_create(int root_fd, const char *id, struct hull_err *err);
 /* Existing container dir, locked (exclusive or shared). */
 int state_dir_open(int root_fd, const char *id, bool exclusive, struct hull_err *err);
+/* Let other commands in while we only wait (foreground run), then take it back; the
+ * relock fails with "does not exist" when a delete came in meanwhile. */
+void state_dir_unlock(int dir_fd);
+int state_dir_relock(int dir_fd, const char *id, struct hull_err *err);
 int state_dir_remove(int root_fd, const char *id, struct hull_err *err);
 int state_write(int dir_fd, const struct container_state *st, struct hull_err *err);
 int state_read(int dir_fd, struct container_state *st, struct hull_err *err);
@@ -83,8 +87,8 @@ struct container {
 	int pty_master; /* foreground run with a terminal, else -1 */
 };
 
-int container_create(const struct hull_globals *g, const struct create_opts *o,
-		     struct container *c, struct hull_err *err);
+int container_create(const struct hull_globals *g, const struct create_opts *o, struct container *c,
+		     struct hull_err *err);
 /* Open an existing container; exclusive for commands that change it. */
 int container_open(const struct hull_globals *g, const char *id, bool exclusive,
 		   struct container *c, struct hull_err *err);
@@ -106,6 +110,9 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx);
 /* --- process.c: the final process's attributes --- */
 int process_apply_limits(const struct oci_process *p, struct hull_err *err);
 int process_set_user(const struct oci_process *p, struct hull_err *err);
+/* process.env plus HOME from the container's /etc/passwd when env has none (as runc
+ * does); malloc'd, NULL-terminated. Run inside the container root. */
+char **process_env(const struct oci_process *p);
 /* Resolve args[0] against PATH from env, inside the container root; malloc'd. */
 char *process_find_executable(const struct oci_process *p, struct hull_err *err);
 

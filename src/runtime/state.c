@@ -19,15 +19,16 @@ int state_validate_id(const char *id, struct hull_err *err)
 {
 	size_t len = strlen(id);
 	if (len == 0 || len > 1024)
-		return hull_error(err, 0, "invalid container id \"%s\": must be 1 to 1024 characters",
-				  id);
+		return hull_error(err, 0,
+				  "invalid container id \"%s\": must be 1 to 1024 characters", id);
 	/* runc's rule: ids are used as file and cgroup names, so no '/' and no dot names. */
 	for (const char *c = id; *c; c++)
 		if (!isalnum((unsigned char)*c) && strchr("_+-.", *c) == NULL)
-			return hull_error(err, 0,
-					  "invalid container id \"%s\": only letters, digits and _+-. "
-					  "are allowed",
-					  id);
+			return hull_error(
+			    err, 0,
+			    "invalid container id \"%s\": only letters, digits and _+-. "
+			    "are allowed",
+			    id);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return hull_error(err, 0, "invalid container id \"%s\"", id);
 	return 0;
@@ -71,6 +72,16 @@ static int lock_dir(int fd, const char *id, bool exclusive, struct hull_err *err
 	if (st.st_nlink == 0)
 		return hull_error(err, ENOENT, "container %s does not exist", id);
 	return 0;
+}
+
+void state_dir_unlock(int dir_fd)
+{
+	flock(dir_fd, LOCK_UN);
+}
+
+int state_dir_relock(int dir_fd, const char *id, struct hull_err *err)
+{
+	return lock_dir(dir_fd, id, true, err);
 }
 
 int state_dir_create(int root_fd, const char *id, struct hull_err *err)

@@ -33,7 +33,7 @@ int state_write(int dir_fd, const struct container_state *st, struct hull_err *e
 
 	/* Write then rename, so a reader never sees half a file. */
 	_cleanup_close_ int fd =
-		openat(dir_fd, STATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	    openat(dir_fd, STATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hull_error(err, errno, "write %s", STATE_FILE);
 	size_t len = strlen(text);

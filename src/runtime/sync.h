@@ -3,12 +3,13 @@
 #include "common/err.h"
 
 enum sync_type {
-	SYNC_GO = 1,	       /* parent: maps written, cgroup joined; set up */
-	SYNC_CREATE_RUNTIME,   /* init: mounts done; run prestart/createRuntime hooks */
-	SYNC_HOOKS_DONE,       /* parent: done; text = the state JSON for later hooks */
-	SYNC_PTY,	       /* init: the pty master follows as SCM_RIGHTS */
-	SYNC_READY,	       /* init: blocked on the exec fifo next */
-	SYNC_ERROR,	       /* init: setup failed; text = the message, code = errno */
+	SYNC_GO = 1,	     /* parent: maps written, cgroup joined; set up */
+	SYNC_CREATE_RUNTIME, /* init: mounts done; run prestart/createRuntime hooks */
+	SYNC_HOOKS_DONE,     /* parent: done; text = the state for createContainer hooks */
+	SYNC_STATE_CREATED,  /* parent: text = the state for startContainer hooks */
+	SYNC_PTY,	     /* init: the pty master follows as SCM_RIGHTS */
+	SYNC_READY,	     /* init: blocked on the exec fifo next */
+	SYNC_ERROR,	     /* init: setup failed; text = the message, code = errno */
 };
 
 struct sync_msg {

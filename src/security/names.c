@@ -205,7 +205,7 @@ int sec_seccomp_arch(const char *name, uint32_t *arch)
 	char lower[32];
 	const char *rest = name + strlen(SCMP_PREFIX);
 	size_t i = 0;
-	for (; rest[i] && i < sizeof lower - 1; i++)
+	for (; i < sizeof lower - 1 && rest[i]; i++)
 		lower[i] = (char)tolower((unsigned char)rest[i]);
 	lower[i] = '\0';
 	uint32_t token = seccomp_arch_resolve_name(lower);

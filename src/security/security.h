@@ -7,11 +7,11 @@
 #include "common/oci.h"
 
 /* Name lookups used while validating config.json. Return 0, or -1 for an unknown name. */
-int sec_cap_from_name(const char *name);			    /* "CAP_SYS_ADMIN" -> 21 */
+int sec_cap_from_name(const char *name); /* "CAP_SYS_ADMIN" -> 21 */
 int sec_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *action);
-int sec_seccomp_arch(const char *name, uint32_t *arch);		    /* "SCMP_ARCH_X86_64" */
-int sec_seccomp_op(const char *name, int *op);			    /* "SCMP_CMP_EQ" */
-int sec_seccomp_flag(const char *name, unsigned *flag);		    /* "SECCOMP_FILTER_FLAG_LOG" */
+int sec_seccomp_arch(const char *name, uint32_t *arch); /* "SCMP_ARCH_X86_64" */
+int sec_seccomp_op(const char *name, int *op);		/* "SCMP_CMP_EQ" */
+int sec_seccomp_flag(const char *name, unsigned *flag); /* "SECCOMP_FILTER_FLAG_LOG" */
 
 /* NULL-terminated name tables, for `hull features`. */
 extern const char *const sec_seccomp_action_names[];

@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +223,18 @@ static void report_ids(void)
 	kstr("exe", len < 0 ? NULL : exe);
 }
 
+static void report_args(int argc, char **argv)
+{
+	arr("argv");
+	for (int i = 0; i < argc; i++)
+		kstr(NULL, argv[i]);
+	end_arr();
+	arr("env");
+	for (char **e = environ; e && *e; e++)
+		kstr(NULL, *e);
+	end_arr();
+}
+
 static void report_security(void)
 {
 	static const char *caps[][2] = {{"CapInh", "inheritable"},
@@ -389,14 +400,7 @@ static int report(int argc, char **argv)
 {
 	obj(NULL);
 	report_ids();
-	arr("argv");
-	for (int i = 0; i < argc; i++)
-		kstr(NULL, argv[i]);
-	end_arr();
-	arr("env");
-	for (char **e = environ; e && *e; e++)
-		kstr(NULL, *e);
-	end_arr();
+	report_args(argc, argv);
 	report_security();
 	report_namespaces();
 	report_mounts();
@@ -617,14 +621,7 @@ static int do_hook(int argc, char **argv)
 	kstr("kind", argv[2]);
 	kstr("state", state);
 	report_ids();
-	arr("argv");
-	for (int i = 0; i < argc; i++)
-		kstr(NULL, argv[i]);
-	end_arr();
-	arr("env");
-	for (char **e = environ; e && *e; e++)
-		kstr(NULL, *e);
-	end_arr();
+	report_args(argc, argv);
 	report_namespaces();
 	end_obj();
 	putchar('\n');

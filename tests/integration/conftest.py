@@ -221,15 +221,43 @@ def wait_for(pred, timeout=10.0, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+# We are a child subreaper (see pytest_configure), so orphaned container processes
+# become our children and must be reaped, as containerd-shim or systemd would: a zombie
+# left in a pid namespace keeps that namespace's init from ever finishing its exit.
+# subprocess reaps its own children; those are never touched behind its back.
+_SPAWNED = set()
+_SPAWN_LOCK = threading.Lock()
+_popen_init = subprocess.Popen.__init__
+
+
+def _tracking_popen_init(self, *args, **kwargs):
+    with _SPAWN_LOCK:
+        _popen_init(self, *args, **kwargs)
+        _SPAWNED.add(self.pid)
+
+
 def reap_children():
-    """We are a child subreaper (see pytest_configure): collect exited orphans."""
+    """Collect exited orphans (not subprocess's children)."""
+    me = os.getpid()
+    with _SPAWN_LOCK:
+        zombies = set()
+        for d in os.listdir("/proc"):
+            st = read_text(f"/proc/{d}/stat") if d.isdigit() else None
+            if st:
+                fields = st[st.rindex(")") + 2:].split()
+                if fields[0] == "Z" and int(fields[1]) == me:
+                    zombies.add(int(d))
+        for pid in zombies - _SPAWNED:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _reaper_loop():
     while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+        reap_children()
+        time.sleep(0.1)
 
 
 def cgroup_mounts():
@@ -422,7 +450,7 @@ class Harness:
         last = {}
 
         def check():
-            r = self.run("state", cid)
+            r = self.run("state", cid, timeout=10)
             if r.rc == 0:
                 last["s"] = r.json()["status"]
             return r.rc == 0 and last["s"] == status
@@ -443,6 +471,14 @@ class Harness:
         lines = r.json_lines()
         assert lines, r
         return lines[-1]
+
+    def make_traversable(self):
+        """Let a user namespace's root (an unprivileged host uid) reach the bundle:
+        pytest makes its temporary directories 0700."""
+        p = self.tmp
+        while str(p) not in ("/", "/tmp"):
+            os.chmod(p, os.stat(p).st_mode | 0o011)
+            p = p.parent
 
     def wait_json(self, path, n=1, timeout=10):
         """Wait until the file holds n complete JSON lines (a detached container's
@@ -547,9 +583,12 @@ def pytest_configure(config):
     # reap (a VM's init often does not); containerd-shim does the same.
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+            return
     except OSError:
-        pass
+        return
+    subprocess.Popen.__init__ = _tracking_popen_init
+    threading.Thread(target=_reaper_loop, name="reaper", daemon=True).start()
 
 
 def pytest_report_header(config):

@@ -6,12 +6,11 @@ state it read and the namespaces it ran in. Hooks that run in the container's mo
 namespace write to /hookmarks inside the rootfs."""
 
 import json
-import os
 import time
 
 import pytest
 
-from conftest import assert_error, host_ns, pid_alive
+from conftest import assert_error, host_ns
 
 HOST_KINDS = ["prestart", "createRuntime", "poststart", "poststop"]
 CONTAINER_KINDS = ["createContainer", "startContainer"]
@@ -34,8 +33,9 @@ def hooked_bundle(h, args=("/probe", "report")):
     host_marks.mkdir()
     (b.rootfs / "hookmarks").mkdir()
     hooks = {k: [hook(h, k, host_marks)] for k in HOST_KINDS}
-    # createContainer: path resolves in the runtime namespace, runs in the container's.
-    hooks["createContainer"] = [hook(h, "createContainer", "/hookmarks")]
+    # createContainer: path resolves in the runtime namespace, runs in the container's
+    # namespaces before pivot_root, so the host's paths are still visible to it.
+    hooks["createContainer"] = [hook(h, "createContainer", host_marks)]
     # startContainer: path resolves in the container.
     hooks["startContainer"] = [hook(h, "startContainer", "/hookmarks", path="/probe")]
     b.config["hooks"] = hooks
@@ -55,8 +55,8 @@ def test_all_six_hooks(h):
     r = h.run_container(b)
     assert r.rc == 0, r
     report = r.json_lines()[-1]
-    marks = {k: read_mark(host_marks / f"{k}.json") for k in HOST_KINDS}
-    marks.update({k: read_mark(b.rootfs / "hookmarks" / f"{k}.json") for k in CONTAINER_KINDS})
+    marks = {k: read_mark(host_marks / f"{k}.json") for k in HOST_KINDS + ["createContainer"]}
+    marks["startContainer"] = read_mark(b.rootfs / "hookmarks" / "startContainer.json")
     for kind, mark in marks.items():
         st = mark["state"]
         assert st["id"] == r.cid, (kind, st)
@@ -82,8 +82,9 @@ def test_hooks_state_in_created_container(h):
     """create runs prestart/createRuntime/createContainer only; start the rest."""
     b, host_marks = hooked_bundle(h, ["/probe", "exit", "0"])
     cid = h.create(b).cid
-    assert {p.stem for p in host_marks.iterdir()} == {"prestart", "createRuntime"}
-    assert {p.stem for p in (b.rootfs / "hookmarks").iterdir()} == {"createContainer"}
+    assert {p.stem for p in host_marks.iterdir()} == {"prestart", "createRuntime",
+                                                      "createContainer"}
+    assert not list((b.rootfs / "hookmarks").iterdir())
     h.ok("start", cid)
     h.wait_status(cid, "stopped")
     assert (host_marks / "poststart.json").exists()

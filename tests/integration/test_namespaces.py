@@ -12,7 +12,8 @@ from conftest import NS_FILES, drop_mount, host_ns, proc_status, read_text, set_
 USERNS_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 
-def make_userns(cfg):
+def make_userns(h, cfg):
+    h.make_traversable()
     set_namespace(cfg, "user")
     cfg["linux"]["uidMappings"] = list(USERNS_MAP)
     cfg["linux"]["gidMappings"] = list(USERNS_MAP)
@@ -30,7 +31,7 @@ def test_new_namespace(h, ns_type):
     b = h.bundle()
     set_namespace(b.config, ns_type)
     if ns_type == "user":
-        make_userns(b.config)
+        make_userns(h, b.config)
     b.write()
     r = h.create(b)
     pid = h.pid(r.cid)
@@ -119,7 +120,7 @@ def test_join_namespace_wrong_type(h, unshared):
 
 def test_user_namespace_mapping(h):
     b = h.bundle(["/bin/sh", "-c", "/probe report; exec /probe sleep 60"])
-    make_userns(b.config)
+    make_userns(h, b.config)
     b.write()
     cid = h.new_id()
     r = h.ok("run", "-d", "-b", b, cid)
@@ -138,7 +139,7 @@ def test_user_namespace_mapping(h):
 
 def test_user_namespace_probe_sees_unmapped_root_owned_files(h):
     b = h.bundle(["/probe", "ls", "/etc/passwd"])
-    make_userns(b.config)
+    make_userns(h, b.config)
     b.write()
     r = h.run_container(b)
     assert r.rc == 0, r

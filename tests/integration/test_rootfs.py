@@ -250,6 +250,10 @@ def test_linux_devices(h):
          "uid": 1000, "gid": 1000},
         {"path": "/dev/sub/hullzero", "type": "c", "major": 1, "minor": 5},
     ]
+    # root without CAP_DAC_OVERRIDE could not write to a 0640 device owned by 1000
+    b.config["process"]["capabilities"]["effective"].append("CAP_DAC_OVERRIDE")
+    b.config["process"]["capabilities"]["permitted"].append("CAP_DAC_OVERRIDE")
+    b.config["process"]["capabilities"]["bounding"].append("CAP_DAC_OVERRIDE")
     b.write()
     r = h.run_container(b)
     assert r.rc == 0, r

