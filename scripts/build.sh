@@ -3,6 +3,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-build}
-shift 2>/dev/null || true
+if [ $# -gt 0 ]; then shift; fi
 [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
 ninja -C "$dir" >/dev/null
