@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "clock.h"
 #include "json.h"
 
 static int log_fd = STDERR_FILENO;
@@ -49,16 +50,6 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static void format_time(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-}
-
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level == LOG_DEBUG && !log_debug)
@@ -68,7 +59,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	format_time(stamp, sizeof stamp);
+	clock_rfc3339_now(stamp, sizeof stamp);
 	if (log_json) {
 		yajl_gen g = json_gen_new(0);
 		yajl_gen_map_open(g);

@@ -20,6 +20,7 @@
 
 #include "cgroups/cgroups.h"
 #include "common/cleanup.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "init.h"
@@ -74,16 +75,6 @@ static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx, st
 	return 0;
 }
 
-static void now_rfc3339(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
-}
-
 static char *annotations_json(const struct oci_spec *spec)
 {
 	yajl_gen g = json_gen_new(0);
@@ -97,7 +88,7 @@ static char *annotations_json(const struct oci_spec *spec)
 static void fill_state(struct container *c, const char *id)
 {
 	char created[64];
-	now_rfc3339(created, sizeof created);
+	clock_rfc3339_now(created, sizeof created);
 	c->st.oci_version = strdup(c->spec.oci_version);
 	c->st.id = strdup(id);
 	c->st.bundle = strdup(c->spec.bundle);
