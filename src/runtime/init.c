@@ -177,7 +177,7 @@ static int setup_process(struct init_run *r, struct hull_err *err)
 	if (r->exe == NULL)
 		return -1;
 	r->env = process_env(p);
-	if (process_apply_limits(p, err) < 0)
+	if (process_apply_limits(p, err) < 0 || process_set_exec_labels(p, err) < 0)
 		return -1;
 	if (sec_caps_keep_on_setuid(err) < 0)
 		return -1;

@@ -120,6 +120,47 @@ char **process_env(const struct oci_process *p)
 	return env;
 }
 
+static bool lsm_enabled(const char *name)
+{
+	char buf[64] = "";
+	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *cursor = buf, *tok; (tok = strsep(&cursor, ",\n")) != NULL;)
+		if (strcmp(tok, name) == 0)
+			return true;
+	return false;
+}
+
+/* The label the kernel applies at our next execve. */
+static int write_exec_label(const char *lsm, const char *attr, const char *text,
+			    const char *field, struct hull_err *err)
+{
+	if (text == NULL || text[0] == '\0')
+		return 0;
+	if (!lsm_enabled(lsm))
+		return 0; /* what runc and crun do on a host without that LSM */
+	_cleanup_close_ int fd = open(attr, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		return hull_error(err, errno, "%s: %s", field, text);
+	return 0;
+}
+
+int process_set_exec_labels(const struct oci_process *p, struct hull_err *err)
+{
+	char profile[1024];
+	if (p->apparmor_profile != NULL) {
+		snprintf(profile, sizeof profile, "exec %s", p->apparmor_profile);
+		if (write_exec_label("apparmor", "/proc/self/attr/apparmor/exec", profile,
+				     "process.apparmorProfile", err) < 0)
+			return -1;
+	}
+	return write_exec_label("selinux", "/proc/self/attr/exec", p->selinux_label,
+				"process.selinuxLabel", err);
+}
+
 static const char *env_path(const struct oci_process *p)
 {
 	for (size_t i = 0; i < p->n_env; i++)

@@ -110,6 +110,9 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx);
 /* --- process.c: the final process's attributes --- */
 int process_apply_limits(const struct oci_process *p, struct hull_err *err);
 int process_set_user(const struct oci_process *p, struct hull_err *err);
+/* process.apparmorProfile / selinuxLabel for the next execve, where the host has
+ * that LSM (ignored elsewhere, like runc and crun). */
+int process_set_exec_labels(const struct oci_process *p, struct hull_err *err);
 /* process.env plus HOME from the container's /etc/passwd when env has none (as runc
  * does); malloc'd, NULL-terminated. Run inside the container root. */
 char **process_env(const struct oci_process *p);

@@ -687,3 +687,22 @@ def assert_error(r, *needles):
 
 def host_ns(name):
     return os.readlink(f"/proc/self/ns/{name}")
+
+
+# Thin aliases for tests that prefer them to the harness's methods.
+@pytest.fixture
+def bundle(h):
+    """bundle(args=None, config=None) -> a fresh Bundle (see Harness.bundle)."""
+    return h.bundle
+
+
+@pytest.fixture
+def run(h):
+    """run(*hull_args, timeout=30, ...) -> Result unpacking as (rc, stdout, stderr)."""
+    return h.run
+
+
+@pytest.fixture
+def root(h):
+    """This test's private --root directory."""
+    return h.root

@@ -33,6 +33,11 @@ def check_in_every_hierarchy(pid, path):
         d = cgroup_dir_for(f"0:{key}:{p}")
         assert d is not None and d.is_dir(), (key, d)
         assert str(pid) in (d / "cgroup.procs").read_text().split(), (key, d)
+    # and seen from the mount table: every cgroup hierarchy mounted on the host
+    for mnt, fstype, opts in cgroup_mounts():
+        d = Path(mnt + path)
+        assert d.is_dir(), f"{fstype} {opts} at {mnt}: no {d}"
+        assert str(pid) in (d / "cgroup.procs").read_text().split(), d
 
 
 def test_default_cgroup_path(h):

@@ -1,8 +1,6 @@
 """Failures: one line `hull: ...` naming what is wrong, exit 1, and nothing left behind
 (the autouse leak check looks for state, mounts, processes and cgroups)."""
 
-import json
-
 import pytest
 
 from conftest import assert_error
@@ -148,3 +146,39 @@ def test_missing_id_argument(h):
     assert_error(h.run("state"))
     assert_error(h.run("delete"))
     assert_error(h.run("kill"))
+
+
+def test_hostname_too_long(h):
+    """Fails inside the child (sethostname) after namespaces and mounts exist."""
+    b = h.bundle()
+    b.config["hostname"] = "h" * 100
+    b.write()
+    assert_error(h.run("run", "-b", b, h.new_id()), "hostname")
+
+
+def test_user_not_mapped_in_user_namespace(h):
+    h.make_traversable()
+    b = h.bundle()
+    b.config["linux"]["namespaces"].append({"type": "user"})
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 1000}]
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["type"] != "cgroup"]
+    b.config["process"]["user"] = {"uid": 5000, "gid": 0}
+    b.write()
+    assert_error(h.run("run", "-b", b, h.new_id()), "5000")
+
+
+def test_console_socket_missing(h):
+    b = h.bundle()
+    b.config["process"]["terminal"] = True
+    b.write()
+    sock = h.tmp / "no-such.sock"
+    assert_error(h.run("create", "--console-socket", sock, "-b", b, h.new_id()), "no-such.sock")
+
+
+def test_pid_file_in_missing_dir(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    r = h.run("create", "--pid-file", h.tmp / "nodir" / "x.pid", "-b", b, cid)
+    assert_error(r, "x.pid")
+    assert h.run("state", cid).rc == 1

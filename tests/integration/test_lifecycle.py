@@ -24,7 +24,8 @@ def test_create_start_delete(h):
     assert h.state(cid)["status"] == "created"
     assert pid_alive(pid)
     assert read_text(r.out_path) == "", "the process ran before start"
-    assert os.readlink(f"/proc/{pid}/exe") != str(h.probe_bin)
+    assert not os.readlink(f"/proc/{pid}/exe").endswith("/probe")
+    assert not read_text(f"/proc/{pid}/cmdline", "").startswith("/probe")
 
     h.ok("start", cid)
     (report,) = h.wait_json(r.out_path)
@@ -297,3 +298,82 @@ def test_invalid_id(h, bad):
     assert not any(h.root.iterdir())
     assert not marker.exists()
     assert not (h.tmp / "y").exists()
+
+
+def test_kill_created_container(h):
+    b = h.bundle()
+    cid = h.create(b).cid
+    pid = h.pid(cid)
+    h.ok("kill", cid, "KILL")
+    wait_for(lambda: not pid_alive(pid), 5, "the created init to die")
+    h.wait_status(cid, "stopped")
+    assert_error(h.run("start", cid), cid)
+    h.ok("delete", cid)
+
+
+def test_process_killed_from_outside_is_stopped(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("run", "-d", "-b", b, cid)
+    os.kill(h.pid(cid), signal.SIGKILL)
+    h.wait_status(cid, "stopped")
+    items = json.loads(h.ok("list", "--format", "json").out)
+    assert [i["status"] for i in items] == ["stopped"]
+    h.ok("delete", cid)
+
+
+def test_pid_file_relative_to_cwd(h):
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("create", "--pid-file", "rel.pid", "-b", b, cid, cwd=b.path)
+    assert int((b.path / "rel.pid").read_text()) == h.pid(cid)
+    h.ok("delete", "-f", cid)
+
+
+def test_run_passes_stdin(h):
+    data = "line one\nline two\n"
+    src = h.tmp / "stdin.txt"
+    src.write_text(data)
+    b = h.bundle(["/bin/sh", "-c", "cat; echo done"])
+    cid = h.new_id()
+    with open(src) as f:
+        r = h.run("run", "-b", b, cid, stdin=f)
+    assert r.rc == 0, r
+    assert r.out == data + "done\n", r
+
+
+def test_run_forwards_signals(h):
+    """Like runc, a foreground run passes the signals it gets on to the container."""
+    b = h.bundle(["/probe", "signals"])
+    cid = h.new_id()
+    p, out, err = h.popen("run", "-b", b, cid)
+    try:
+        wait_for(lambda: "ready" in read_text(out, ""), 10, "probe signals to be ready")
+        p.send_signal(signal.SIGUSR1)
+        wait_for(lambda: "signal 10 USR1" in read_text(out, ""), 10, "USR1 forwarded")
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "signal 15 TERM" in read_text(out, ""), read_text(err)
+    assert rc == 0, read_text(err)
+
+
+def test_concurrent_create_same_id(h):
+    """Only one of several simultaneous creates of one id wins; the rest fail cleanly."""
+    bundles = [h.bundle(["/probe", "sleep", "60"]) for _ in range(4)]
+    cid = h.new_id()
+    procs = [h.popen("create", "-b", b, cid) for b in bundles]
+    rcs = [p.wait(timeout=30) for p, _, _ in procs]
+    errs = [read_text(e, "") for _, _, e in procs]
+    assert sorted(rcs) == [0, 1, 1, 1], (rcs, errs)
+    for rc, e in zip(rcs, errs):
+        if rc == 1:
+            assert e.startswith("hull: ") and len(e.strip().splitlines()) == 1, e
+    st = h.state(cid)
+    winner = bundles[rcs.index(0)]
+    assert st["bundle"] == str(winner.path) and pid_alive(st["pid"])
+    assert [d.name for d in h.root.iterdir()] == [cid]
+    h.ok("delete", "-f", cid)

@@ -9,8 +9,6 @@ import subprocess
 
 import pytest
 
-from conftest import default_config
-
 
 def mount_at(report, point):
     """The last (topmost) mount at a mount point in the probe's mountinfo."""

@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from conftest import pid_alive, set_namespace, wait_for
+from conftest import pid_alive, set_namespace
 
 
 def sha256(path):
