@@ -135,8 +135,8 @@ static bool lsm_enabled(const char *name)
 }
 
 /* The label the kernel applies at our next execve. */
-static int write_exec_label(const char *lsm, const char *attr, const char *text,
-			    const char *field, struct hull_err *err)
+static int write_exec_label(const char *lsm, const char *attr, const char *text, const char *field,
+			    struct hull_err *err)
 {
 	if (text == NULL || text[0] == '\0')
 		return 0;
