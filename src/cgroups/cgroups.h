@@ -5,6 +5,8 @@
 
 #include "common/cgroup_view.h"
 #include "common/err.h"
+#include "common/oci.h"
+#include <stdint.h>
 
 struct cgroup; /* opaque: the container's directory in every hierarchy of this host */
 

@@ -160,6 +160,73 @@ struct oci_time_offset {
 	uint32_t nanosecs;
 };
 
+/* An optional integer of linux.resources (unsigned fields fit: the kernel caps them). */
+struct oci_int {
+	bool set;
+	int64_t v;
+};
+
+struct oci_device_rule { /* linux.resources.devices[] */
+	bool allow;
+	char type;	      /* 'a', 'c' or 'b' */
+	int64_t major, minor; /* -1 = any */
+	char access[4];	      /* subset of "rwm" */
+};
+
+struct oci_block_device { /* weightDevice[] and throttle*Device[] */
+	int64_t major, minor;
+	struct oci_int weight, leaf_weight; /* weightDevice */
+	uint64_t rate;			    /* throttle*Device */
+};
+
+struct oci_hugepage_limit {
+	char *page_size; /* "2MB", "1GB" */
+	uint64_t limit;
+};
+
+struct oci_net_priority {
+	char *name;
+	uint32_t priority;
+};
+
+struct oci_rdma_limit {
+	char *device;
+	struct oci_int hca_handles, hca_objects;
+};
+
+struct oci_resources {
+	struct oci_device_rule *devices;
+	size_t n_devices;
+	struct {
+		struct oci_int limit, reservation, swap, kernel, kernel_tcp, swappiness;
+		bool disable_oom_killer, use_hierarchy, check_before_update;
+		bool has_disable_oom_killer, has_use_hierarchy;
+	} memory;
+	struct {
+		struct oci_int shares, quota, burst, period, realtime_runtime, realtime_period, idle;
+		char *cpus, *mems;
+	} cpu;
+	struct oci_int pids_limit;
+	struct {
+		struct oci_int weight, leaf_weight;
+		struct oci_block_device *weight_device, *throttle_read_bps, *throttle_write_bps,
+			*throttle_read_iops, *throttle_write_iops;
+		size_t n_weight_device, n_throttle_read_bps, n_throttle_write_bps,
+			n_throttle_read_iops, n_throttle_write_iops;
+	} block_io;
+	struct oci_hugepage_limit *hugepage_limits;
+	size_t n_hugepage_limits;
+	struct {
+		struct oci_int class_id;
+		struct oci_net_priority *priorities;
+		size_t n_priorities;
+	} network;
+	struct oci_rdma_limit *rdma;
+	size_t n_rdma;
+	struct oci_kv *unified; /* cgroup v2 file -> value */
+	size_t n_unified;
+};
+
 struct oci_linux {
 	struct oci_namespace *namespaces;
 	size_t n_namespaces;
@@ -177,8 +244,9 @@ struct oci_linux {
 	struct oci_seccomp *seccomp; /* NULL = none */
 	struct oci_personality personality;
 	struct oci_time_offset time_monotonic, time_boottime;
-	/* linux.resources, kept as JSON text until src/cgroups maps it (cgroups issue) */
-	char *resources_json;
+	/* linux.resources; NULL when absent */
+	struct oci_resources *resources;
+	char *resources_json; /* the same as JSON text; goes when spec_resources.c lands */
 };
 
 struct oci_spec {

@@ -47,6 +47,12 @@ int cli_parse(const struct cli_opt *opts, int argc, char **argv, int *first_arg,
 int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n, const char *what,
 		    struct hull_err *err);
 
+int cmd_events(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_exec(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_pause(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_ps(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_resume(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_update(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_create(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_delete(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_features(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);

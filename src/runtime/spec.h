@@ -17,6 +17,15 @@ int spec_parse(const char *text, size_t len, const char *bundle, struct oci_spec
 
 void spec_free(struct oci_spec *spec);
 
+/* A linux.resources object on its own (`update --resources FILE`), into r; strings in a.
+ * Errors name the field as "<what>: memory.limit: must be an integer". */
+int spec_parse_resources_text(const char *text, const char *what, struct arena *a,
+			      struct oci_resources *r, struct hull_err *err);
+
+/* A process object on its own (`exec --process FILE`), validated as config.json's. */
+int spec_parse_process_text(const char *text, const char *what, struct arena *a,
+			    struct oci_process *p, struct hull_err *err);
+
 /* The default config.json `hull spec` writes (malloc'd, NUL-terminated). */
 char *spec_default_config(bool rootless, struct hull_err *err);
 
