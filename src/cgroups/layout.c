@@ -392,7 +392,7 @@ int cgroup_resolve(const struct cgroup_layout *l, const char *cgroups_path, cons
 	const char *path = cgroups_path;
 	if (path == NULL || path[0] == '\0')
 		path = default_path(a, id, err);
-	if (path == NULL)
+	if (path == NULL || cgroup_systemd_path(a, path, &path, err) < 0)
 		return -1;
 	const char *norm = normalise(a, path);
 	if (norm == NULL)

@@ -59,6 +59,11 @@ const struct cgroup_layout *cgroup_layout_get(struct hull_err *err);
 int cgroup_resolve(const struct cgroup_layout *layout, const char *cgroups_path, const char *id,
 		   struct arena *a, struct cgroup_place **places, struct hull_err *err);
 
+/* If spec is the systemd form "slice:prefix:name", the cgroupfs path systemd gives that
+ * unit ("/system.slice/prefix-name.scope") in *out, and 1; 0 for any other path. */
+int cgroup_systemd_path(struct arena *a, const char *spec, const char **out,
+			struct hull_err *err);
+
 /* The saved string: "*:<created>:<rel>" when every hierarchy has the same placement, else
  * "<controllers>:<created>:<rel>" per hierarchy joined by ';' (controllers "" for
  * cgroup2, as in /proc/self/cgroup), with '%' and ';' in rel written as %25 and %3B. */

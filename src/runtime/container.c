@@ -273,6 +273,22 @@ static void create_abort(struct container *c)
 	hull_err_clear(&ignored);
 }
 
+/* The systemd driver places a container by asking systemd over D-Bus; doing it by hand
+ * instead would leave systemd's view of the cgroup tree wrong, so refuse clearly. */
+static int check_cgroup_driver(const struct hull_globals *g, struct hull_err *err)
+{
+	if (!g->systemd_cgroup)
+		return 0;
+	if (access("/run/systemd/system", F_OK) < 0)
+		return hull_error(err, 0,
+				  "--systemd-cgroup: this host is not run by systemd (no "
+				  "/run/systemd/system), so there is no systemd D-Bus to "
+				  "place the container; leave the flag out to use cgroupfs");
+	return hull_error(err, 0,
+			  "--systemd-cgroup: placing containers through systemd's "
+			  "D-Bus is not supported yet; leave the flag out to use cgroupfs");
+}
+
 /* Everything before clone(): spec, state dir, cgroup, the fifo. */
 static int create_prepare(struct container *c, const struct create_opts *o, char **raw,
 			  struct hull_err *err)
@@ -282,7 +298,7 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (spec_load(o->bundle ? o->bundle : ".", &c->spec, raw, err) < 0)
 		return -1;
 	c->have_spec = true;
-	if (check_terminal(&c->spec, o, err) < 0)
+	if (check_terminal(&c->spec, o, err) < 0 || check_cgroup_driver(c->g, err) < 0)
 		return -1;
 	c->root_fd = state_root_open(c->g->root, err);
 	if (c->root_fd < 0)
