@@ -195,15 +195,14 @@ static int setup_process(struct init_run *r, struct hull_err *err)
 	return 0;
 }
 
-/* Only stdio and the --preserve-fds range may reach the container's process. */
+/* Only stdio and the --preserve-fds range may reach the container's process. The range
+ * is left as it is: an fd the caller passed is not close-on-exec (it survived the exec
+ * into hull), while every fd hull opened is. Clearing the flag there would hand hull's
+ * own fds (the host's /proc/<pid>/fd, the fifo) to the container when the caller passed
+ * fewer fds than it announced. */
 static int seal_fds(struct init_run *r, struct hull_err *err)
 {
 	unsigned first = 3 + (unsigned)r->ctx->preserve_fds;
-	for (unsigned fd = 3; fd < first; fd++) {
-		int flags = fcntl((int)fd, F_GETFD);
-		if (flags >= 0)
-			fcntl((int)fd, F_SETFD, flags & ~FD_CLOEXEC);
-	}
 	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return hull_error(err, errno, "close_range");
 	return 0;

@@ -110,6 +110,14 @@ def test_preserve_fds(h):
     assert r2.rc == 0 and r2.out == "content-4", r2
 
 
+def test_preserve_fds_more_than_passed_leaks_nothing_of_hull(h):
+    """--preserve-fds 6 with no fd passed: fds 3..8 must stay closed in the container,
+    even though hull's own fds (fifo, sockets, /proc dirs) take those numbers."""
+    r = h.run("run", "--preserve-fds", "6", "-b", h.bundle(), h.new_id())
+    assert r.rc == 0, r
+    assert fds_of(r.json_lines()[-1]) == [0, 1, 2], r.json_lines()[-1]["fds"]
+
+
 def test_fds_above_preserved_are_closed(h):
     (h.tmp / "fd7").write_text("x")
     b = h.bundle()
