@@ -4,7 +4,7 @@
 set -eu
 build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev libyajl-dev
        busybox-static scdoc"
-test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps"
+test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86"
 want="$build"
 [ "${1:-build}" = test ] && want="$build $test"
 
@@ -12,6 +12,9 @@ missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+# tests/vm boots Debian's kernel: its vmlinuz is unpacked into a cache, never installed.
+[ "$want" = "$build" ] || "$(dirname "$0")"/../tests/vm/fetch-kernel.sh ||
+	echo "install-deps: no kernel for tests/vm (its tests will skip)" >&2
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 if [ "$(id -u)" -ne 0 ]; then

@@ -52,7 +52,7 @@ static int path_join(char out[PATH_MAX], const char *dir, const char *name, stru
 	return 0;
 }
 
-static int write_at(const char *dir, const char *file, const char *text, struct hull_err *err)
+int cgroup_write_at(const char *dir, const char *file, const char *text, struct hull_err *err)
 {
 	char path[PATH_MAX];
 	if (path_join(path, dir, file, err) < 0)
@@ -68,7 +68,7 @@ static int write_at(const char *dir, const char *file, const char *text, struct 
 }
 
 /* dir/file, or *text NULL when it is gone: a cgroup removed meanwhile holds nothing. */
-static int read_optional(const char *dir, const char *file, char **text, struct hull_err *err)
+int cgroup_read_at(const char *dir, const char *file, char **text, struct hull_err *err)
 {
 	char path[PATH_MAX];
 	if (path_join(path, dir, file, err) < 0)
@@ -152,7 +152,7 @@ static bool pids_has(const struct pids *p, pid_t pid)
 static int collect_procs(const char *dir, void *ctx, struct hull_err *err)
 {
 	_cleanup_free_ char *text = NULL;
-	if (read_optional(dir, "cgroup.procs", &text, err) < 0)
+	if (cgroup_read_at(dir, "cgroup.procs", &text, err) < 0)
 		return -1;
 	char *p = text, *end;
 	for (long v; p != NULL && (v = strtol(p, &end, 10), end != p); p = end)
@@ -243,17 +243,17 @@ static int make_dirs(struct cgroup_place *p, struct hull_err *err)
 static int cpuset_copy_down(char *dir, const char *file, struct hull_err *err)
 {
 	_cleanup_free_ char *own = NULL, *parent = NULL;
-	if (read_optional(dir, file, &own, err) < 0)
+	if (cgroup_read_at(dir, file, &own, err) < 0)
 		return -1;
 	if (own == NULL || own[strspn(own, " \n")] != '\0')
 		return 0;
 	char *slash = strrchr(dir, '/');
 	*slash = '\0';
-	int r = read_optional(dir, file, &parent, err);
+	int r = cgroup_read_at(dir, file, &parent, err);
 	*slash = '/';
 	if (r < 0 || parent == NULL)
 		return r;
-	return write_at(dir, file, parent, err);
+	return cgroup_write_at(dir, file, parent, err);
 }
 
 /* A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and adding a task
@@ -276,14 +276,14 @@ static int delegate_level(char *dir, void *ctx, struct hull_err *err)
 	*slash = '\0';
 	struct hull_err ignored = {0};
 	_cleanup_free_ char *avail = NULL, *enabled = NULL;
-	if (read_optional(dir, "cgroup.controllers", &avail, &ignored) == 0 &&
-	    read_optional(dir, "cgroup.subtree_control", &enabled, &ignored) == 0 && avail &&
+	if (cgroup_read_at(dir, "cgroup.controllers", &avail, &ignored) == 0 &&
+	    cgroup_read_at(dir, "cgroup.subtree_control", &enabled, &ignored) == 0 && avail &&
 	    enabled) {
 		char *save = NULL;
 		for (char *c = strtok_r(avail, " \n", &save); c; c = strtok_r(NULL, " \n", &save)) {
 			char plus[64];
 			if (!has_word(enabled, c) && snprintf(plus, sizeof plus, "+%s", c) < 64)
-				write_at(dir, "cgroup.subtree_control", plus, &ignored);
+				cgroup_write_at(dir, "cgroup.subtree_control", plus, &ignored);
 		}
 	}
 	hull_err_clear(&ignored);
@@ -433,7 +433,7 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, struct hull_err *err)
 	char text[32];
 	snprintf(text, sizeof text, "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++)
-		if (write_at(cg->places[i].dir, "cgroup.procs", text, err) < 0)
+		if (cgroup_write_at(cg->places[i].dir, "cgroup.procs", text, err) < 0)
 			return -1;
 	return 0;
 }
@@ -449,6 +449,22 @@ int cgroup_v2_dirfd(const struct cgroup *cg, struct hull_err *err)
 		return fd;
 	}
 	return hull_error(err, ENOENT, "this host has no cgroup2 hierarchy");
+}
+
+const struct cgroup_place *cgroup_v1_place(const struct cgroup *cg, const char *controller)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cgroup_hier_has(cg->places[i].h, controller))
+			return &cg->places[i];
+	return NULL;
+}
+
+const struct cgroup_place *cgroup_v2_place(const struct cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->places[i].h->v2)
+			return &cg->places[i];
+	return NULL;
 }
 
 /* Every hierarchy lists every process of the container (in sub-cgroups too); prefer
@@ -527,7 +543,7 @@ static bool kill_by_file(const struct cgroup_place *p)
 {
 	/* cgroup.kill (5.14) kills the whole subtree at once, and forks racing it fail. */
 	struct hull_err ignored = {0};
-	int r = p->h->v2 ? write_at(p->dir, "cgroup.kill", "1", &ignored) : -1;
+	int r = p->h->v2 ? cgroup_write_at(p->dir, "cgroup.kill", "1", &ignored) : -1;
 	hull_err_clear(&ignored);
 	return r == 0;
 }
@@ -574,14 +590,14 @@ static int thaw_fn(const char *dir, void *ctx, struct hull_err *err)
 	const struct cgroup_hier *h = ctx;
 	const char *file = h->v2 ? "cgroup.freeze" : "freezer.state";
 	_cleanup_free_ char *state = NULL;
-	if (read_optional(dir, file, &state, err) < 0)
+	if (cgroup_read_at(dir, file, &state, err) < 0)
 		return -1;
 	if (state == NULL || strncmp(state, h->v2 ? "0" : "THAWED", h->v2 ? 1 : 6) == 0)
 		return 0;
-	return write_at(dir, file, h->v2 ? "0" : "THAWED", err);
+	return cgroup_write_at(dir, file, h->v2 ? "0" : "THAWED", err);
 }
 
-static int thaw(const struct cgroup *cg, struct hull_err *err)
+int cgroup_thaw(const struct cgroup *cg, struct hull_err *err)
 {
 	for (size_t i = 0; i < cg->n; i++) {
 		const struct cgroup_place *p = &cg->places[i];
@@ -645,7 +661,7 @@ static int empty_and_remove(const struct cgroup *cg, struct hull_err *err)
 
 int cgroup_destroy(struct cgroup *cg, struct hull_err *err)
 {
-	int r = thaw(cg, err);
+	int r = cgroup_thaw(cg, err);
 	if (r == 0)
 		r = empty_and_remove(cg, err);
 	cgroup_free(cg);

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "common/arena.h"
 #include "common/cgroup_view.h"
 #include "common/err.h"
 #include "common/oci.h"
@@ -60,5 +61,70 @@ int cgroup_view(const struct cgroup *cg, struct cgroup_view *view, struct hull_e
  * cgroup_enter is still needed for the v1 hierarchies. */
 int cgroup_v2_dirfd(const struct cgroup *cg, struct hull_err *err);
 
+/* Freeze (true) or thaw (false) every process of the container, and of the cgroups below
+ * its own. Freezing uses the v1 freezer where the host mounts one (v1 and hybrid hosts),
+ * else cgroup2's cgroup.freeze, and returns once the kernel reports the cgroup frozen;
+ * when it does not get there within 2 s it thaws again and fails with EBUSY. Thawing
+ * clears every freezer of the tree, as cgroup_destroy does. */
+int cgroup_freeze(const struct cgroup *cg, bool frozen, struct hull_err *err);
+/* The freezer cgroup_freeze uses reports the container frozen (false when the host has no
+ * freezer or the cgroup is gone). */
+bool cgroup_is_frozen(const struct cgroup *cg);
+
+/* One line of memory.stat. */
+struct cgroup_stat_kv {
+	char *key;
+	uint64_t value;
+};
+
+/* One memory counter, in bytes; limit UINT64_MAX or the kernel's huge value = unlimited. */
+struct cgroup_mem_entry {
+	uint64_t usage, max, limit, failcnt;
+};
+
+/* A snapshot of the container's cgroup; times in nanoseconds, memory in bytes. v2's
+ * swap entry adds memory to swap, as v1's memsw does. A has_ flag is false when the
+ * host or the cgroup has no such controller; its fields are then 0. */
+struct cgroup_stats {
+	struct arena arena; /* the arrays and strings below */
+	bool has_cpu, has_memory, has_pids, has_oom_kills;
+	struct {
+		uint64_t total, kernel, user;
+		uint64_t *percpu, *percpu_kernel, *percpu_user; /* v1 only */
+		size_t n_percpu, n_percpu_kernel, n_percpu_user;
+		uint64_t periods, throttled_periods, throttled_time;
+	} cpu;
+	struct {
+		struct cgroup_mem_entry usage, swap, kernel, kernel_tcp;
+		uint64_t cache;
+		struct cgroup_stat_kv *raw; /* memory.stat as it is */
+		size_t n_raw;
+	} memory;
+	struct {
+		uint64_t current, limit; /* limit UINT64_MAX = "max" */
+	} pids;
+	uint64_t oom_kills;
+};
+int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *s, struct hull_err *err);
+void cgroup_stats_free(struct cgroup_stats *s);
+
+/* A close-on-exec, non-blocking fd that polls readable after the memory controller
+ * noted an OOM event: v1 an eventfd registered on memory.oom_control, v2 an inotify
+ * watch on memory.events (which also fires on other memory events). After poll, read and
+ * discard what it holds and compare cgroup_oom_count with the count before. */
+int cgroup_oom_watch(const struct cgroup *cg, struct hull_err *err);
+/* OOM kills in the container so far (v2 memory.events oom_kill, v1 memory.oom_control
+ * oom_kill); fails with ENOTSUP when the kernel does not count them. */
+int cgroup_oom_count(const struct cgroup *cg, uint64_t *count, struct hull_err *err);
+
 /* For `features`: "v1", "v2" or "hybrid" ("none" when no cgroup filesystem is mounted). */
 const char *cgroup_host_layout(void);
+
+/* Write linux.resources (NULL: nothing) into the container's cgroup, each controller in
+ * the hierarchy that has it. Only fields that are set are written, so it serves `update`
+ * too; devices are left alone when r has no device rules. A value this host cannot apply
+ * fails with a message naming the field ("linux.resources.hugepageLimits[0]: no hugetlb
+ * controller on this host"), except those the runtime-spec deprecates or cgroup v2
+ * cannot express and runc ignores (kernel memory limits; swappiness, disableOOMKiller,
+ * useHierarchy and leaf weights on v2). On failure what was written stays written. */
+int cgroup_apply(const struct cgroup *cg, const struct oci_resources *r, struct hull_err *err);

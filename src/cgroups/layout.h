@@ -61,8 +61,7 @@ int cgroup_resolve(const struct cgroup_layout *layout, const char *cgroups_path,
 
 /* If spec is the systemd form "slice:prefix:name", the cgroupfs path systemd gives that
  * unit ("/system.slice/prefix-name.scope") in *out, and 1; 0 for any other path. */
-int cgroup_systemd_path(struct arena *a, const char *spec, const char **out,
-			struct hull_err *err);
+int cgroup_systemd_path(struct arena *a, const char *spec, const char **out, struct hull_err *err);
 
 /* The saved string: "*:<created>:<rel>" when every hierarchy has the same placement, else
  * "<controllers>:<created>:<rel>" per hierarchy joined by ';' (controllers "" for
@@ -82,3 +81,17 @@ bool cgroup_hier_has(const struct cgroup_hier *h, const char *controller);
 
 /* Whole file, malloc'd and NUL-terminated. */
 char *cgroup_read_text(const char *path, struct hull_err *err);
+
+/* For the files of src/cgroups that act on a made cgroup (cgroup.c defines them). */
+/* The place in the v1 hierarchy with controller, or NULL when no v1 hierarchy has it. */
+const struct cgroup_place *cgroup_v1_place(const struct cgroup *cg, const char *controller);
+/* The place in the cgroup2 hierarchy, or NULL when the host has none. */
+const struct cgroup_place *cgroup_v2_place(const struct cgroup *cg);
+/* dir/file into *text (malloc'd), or *text NULL when the file is not there (a controller
+ * not enabled, a cgroup removed meanwhile); <0 only on other errors. */
+int cgroup_read_at(const char *dir, const char *file, char **text, struct hull_err *err);
+/* Write text to dir/file in one write(2), as cgroup files want. */
+int cgroup_write_at(const char *dir, const char *file, const char *text, struct hull_err *err);
+/* Thaw the container's cgroups, and every cgroup below them, in every freezer (v1 and
+ * cgroup2). */
+int cgroup_thaw(const struct cgroup *cg, struct hull_err *err);

@@ -195,6 +195,9 @@ struct oci_rdma_limit {
 };
 
 struct oci_resources {
+	/* From config.json: the config's rules, then an allow rule for each linux.devices
+	 * node, then the standard /dev nodes (as runc adds them). From `update
+	 * --resources`: the document's rules only. None: leave the device policy alone. */
 	struct oci_device_rule *devices;
 	size_t n_devices;
 	struct {
@@ -203,16 +206,17 @@ struct oci_resources {
 		bool has_disable_oom_killer, has_use_hierarchy;
 	} memory;
 	struct {
-		struct oci_int shares, quota, burst, period, realtime_runtime, realtime_period, idle;
+		struct oci_int shares, quota, burst, period, realtime_runtime, realtime_period,
+		    idle;
 		char *cpus, *mems;
 	} cpu;
 	struct oci_int pids_limit;
 	struct {
 		struct oci_int weight, leaf_weight;
 		struct oci_block_device *weight_device, *throttle_read_bps, *throttle_write_bps,
-			*throttle_read_iops, *throttle_write_iops;
+		    *throttle_read_iops, *throttle_write_iops;
 		size_t n_weight_device, n_throttle_read_bps, n_throttle_write_bps,
-			n_throttle_read_iops, n_throttle_write_iops;
+		    n_throttle_read_iops, n_throttle_write_iops;
 	} block_io;
 	struct oci_hugepage_limit *hugepage_limits;
 	size_t n_hugepage_limits;
@@ -244,9 +248,8 @@ struct oci_linux {
 	struct oci_seccomp *seccomp; /* NULL = none */
 	struct oci_personality personality;
 	struct oci_time_offset time_monotonic, time_boottime;
-	/* linux.resources; NULL when absent */
+	/* linux.resources; never NULL after spec_parse (see oci_resources.devices) */
 	struct oci_resources *resources;
-	char *resources_json; /* the same as JSON text; goes when spec_resources.c lands */
 };
 
 struct oci_spec {

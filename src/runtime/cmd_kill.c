@@ -43,11 +43,21 @@ static int parse_signal(const char *text, struct hull_err *err)
 	return hull_error(err, 0, "kill: invalid signal \"%s\"", text);
 }
 
-static int signal_container(struct container *c, int sig, bool all, struct hull_err *err)
+/* A task frozen by the v1 freezer does not act on SIGKILL until thawed (cgroup2 lets
+ * fatal signals through), so a paused container is thawed after a SIGKILL, as runc does;
+ * other signals wait, queued, for `resume`. */
+static int thaw_killed(const struct container *c, struct hull_err *err)
 {
-	const char *status = container_status(c);
-	if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0)
-		return hull_error(err, 0, "container %s is not running", c->st.id);
+	struct cgroup *cg = cgroup_open(c->st.cgroup, err);
+	if (cg == NULL)
+		return -1;
+	int r = cgroup_freeze(cg, false, err);
+	cgroup_free(cg);
+	return r;
+}
+
+static int send_signal(struct container *c, int sig, bool all, struct hull_err *err)
+{
 	if (all && c->st.cgroup != NULL) {
 		struct cgroup *cg = cgroup_open(c->st.cgroup, err);
 		if (cg == NULL)
@@ -58,6 +68,18 @@ static int signal_container(struct container *c, int sig, bool all, struct hull_
 	}
 	if (kill(c->st.pid, sig) < 0)
 		return hull_error(err, errno, "kill container %s", c->st.id);
+	return 0;
+}
+
+static int signal_container(struct container *c, int sig, bool all, struct hull_err *err)
+{
+	const char *status = container_status(c);
+	if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0)
+		return hull_error(err, 0, "container %s is not running", c->st.id);
+	if (send_signal(c, sig, all, err) < 0)
+		return -1;
+	if (sig == SIGKILL && strcmp(status, "paused") == 0 && c->st.cgroup != NULL)
+		return thaw_killed(c, err);
 	return 0;
 }
 

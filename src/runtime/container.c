@@ -311,6 +311,10 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (c->cg == NULL)
 		return -1;
 	c->st.cgroup = strdup(cgroup_path(c->cg));
+	/* Limits hold before the init exists, so no user code ever runs unlimited. */
+	if (c->spec.linux_cfg.resources &&
+	    cgroup_apply(c->cg, c->spec.linux_cfg.resources, err) < 0)
+		return -1;
 	/* Saved now so that `delete --force` finds the cgroup if this process dies. */
 	if (state_write(c->dir_fd, &c->st, err) < 0 ||
 	    write_file_at(c->dir_fd, CONFIG_COPY, *raw, 0600, err) < 0)

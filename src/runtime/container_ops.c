@@ -104,12 +104,15 @@ int container_start(struct container *c, struct hull_err *err)
 	return 0;
 }
 
-static int kill_init(struct container *c, struct cgroup *cg, struct hull_err *err)
+static int kill_init(struct container *c, struct cgroup *cg, bool paused, struct hull_err *err)
 {
 	if (cg != NULL)
 		cgroup_kill(cg, SIGKILL, err);
 	if (state_pid_alive(&c->st))
 		kill(c->st.pid, SIGKILL);
+	/* v1 frozen tasks act on SIGKILL only once thawed. */
+	if (paused && cg != NULL && cgroup_freeze(cg, false, err) < 0)
+		return -1;
 	if (c->pid > 0) {
 		waitpid(c->pid, NULL, 0);
 		c->pid = 0;
@@ -123,15 +126,16 @@ static int kill_init(struct container *c, struct cgroup *cg, struct hull_err *er
 int container_delete(struct container *c, bool force, struct hull_err *err)
 {
 	const char *status = container_status(c);
-	if (strcmp(status, "running") == 0 && !force)
+	if ((strcmp(status, "running") == 0 || strcmp(status, "paused") == 0) && !force)
 		return hull_error(err, 0,
-				  "cannot delete container %s that is running: stop it "
+				  "cannot delete container %s that is %s: stop it "
 				  "first or use --force",
-				  c->st.id);
+				  c->st.id, status);
 	struct cgroup *cg = c->st.cgroup ? cgroup_open(c->st.cgroup, err) : NULL;
 	if (c->st.cgroup != NULL && cg == NULL)
 		return -1;
-	if (kill_init(c, cg, err) < 0 || (cg != NULL && cgroup_destroy(steal_ptr(&cg), err) < 0)) {
+	if (kill_init(c, cg, strcmp(status, "paused") == 0, err) < 0 ||
+	    (cg != NULL && cgroup_destroy(steal_ptr(&cg), err) < 0)) {
 		cgroup_free(cg);
 		return -1;
 	}

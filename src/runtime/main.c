@@ -14,9 +14,14 @@ static const struct {
 	cmd_fn fn;
 	bool spawns; /* starts container processes: must run from a sealed copy */
 } commands[] = {
-    {"create", cmd_create, true}, {"delete", cmd_delete, false}, {"features", cmd_features, false},
-    {"kill", cmd_kill, false},	  {"list", cmd_list, false},	 {"run", cmd_run, true},
-    {"spec", cmd_spec, false},	  {"start", cmd_start, false},	 {"state", cmd_state, false},
+    {"create", cmd_create, true},  {"delete", cmd_delete, false},
+    {"exec", cmd_exec, true},	   {"features", cmd_features, false},
+    {"kill", cmd_kill, false},	   {"list", cmd_list, false},
+    {"run", cmd_run, true},	   {"spec", cmd_spec, false},
+    {"start", cmd_start, false},   {"state", cmd_state, false},
+    {"events", cmd_events, false}, {"pause", cmd_pause, false},
+    {"ps", cmd_ps, false},	   {"resume", cmd_resume, false},
+    {"update", cmd_update, false},
 };
 
 static void print_version(void)
@@ -32,7 +37,8 @@ static void print_usage(FILE *out)
 {
 	fputs("usage: hull [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
 	      "            [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]\n"
-	      "commands: create start run state kill delete list spec features\n"
+	      "commands: create start run exec state kill delete list ps pause resume\n"
+	      "          update events spec features\n"
 	      "see hull(8) and hull-COMMAND(8)\n",
 	      out);
 }

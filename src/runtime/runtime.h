@@ -38,7 +38,8 @@ int state_dir_remove(int root_fd, const char *id, struct hull_err *err);
 int state_write(int dir_fd, const struct container_state *st, struct hull_err *err);
 int state_read(int dir_fd, struct container_state *st, struct hull_err *err);
 void state_free(struct container_state *st);
-/* "created", "running" or "stopped", from the process and the exec fifo. */
+/* "created", "running", "paused" or "stopped", from the process, the exec fifo and the
+ * freezer ("creating" while create has not finished). */
 const char *state_status(int dir_fd, const struct container_state *st);
 bool state_pid_alive(const struct container_state *st);
 unsigned long long proc_start_time(pid_t pid);
@@ -118,6 +119,18 @@ int process_set_exec_labels(const struct oci_process *p, struct hull_err *err);
 char **process_env(const struct oci_process *p);
 /* Resolve args[0] against PATH from env, inside the container root; malloc'd. */
 char *process_find_executable(const struct oci_process *p, struct hull_err *err);
+
+/* --- units.c: runc's value formats --- */
+/* A Go duration ("5s", "1m30s", "500ms"), 1 ms or more; in ms, rounded up. */
+int units_duration_ms(const char *text, long long *ms, struct hull_err *err);
+/* A memory size as runc's update takes it: "-1", or bytes with an optional binary unit
+ * (512, 512k, 64m, 1.5g, 64MiB). */
+int units_bytes(const char *text, int64_t *v, struct hull_err *err);
+
+/* --- events_json.c: `hull events` lines (malloc'd, one line of JSON each) --- */
+struct cgroup_stats;
+char *events_stats_json(const char *id, const struct cgroup_stats *s);
+char *events_oom_json(const char *id);
 
 /* --- console.c --- */
 /* Open a pty pair inside the container; returns the master, *slave gets the slave. */

@@ -82,5 +82,10 @@ int spec_parse_mounts(struct spec_ctx *c, yajl_val doc);
 int spec_parse_process(struct spec_ctx *c, yajl_val doc);
 int spec_parse_linux(struct spec_ctx *c, yajl_val doc);
 int spec_parse_seccomp(struct spec_ctx *c, yajl_val lin);
+/* linux.resources (spec_resources.c); then, once linux.devices is known too, the device
+ * rules every container gets (its linux.devices and the standard /dev nodes) appended to
+ * linux.resources.devices, which is allocated if the config has none. */
+int spec_parse_resources(struct spec_ctx *c, yajl_val lin);
+void spec_resources_imply_devices(struct spec_ctx *c);
 /* Rules that tie two parts of the config together (hostname needs a UTS namespace, ...). */
 int spec_check_consistency(struct spec_ctx *c);

@@ -1,11 +1,10 @@
 /* config.json "linux": namespaces, id maps, devices, sysctl, paths, personality, time
- * offsets; linux.resources is kept as JSON for src/cgroups, seccomp is in spec_seccomp.c. */
+ * offsets; linux.resources is in spec_resources.c, seccomp in spec_seccomp.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 
-#include "common/json.h"
 #include "namespaces/namespaces.h"
 #include "spec_internal.h"
 
@@ -199,53 +198,6 @@ static int parse_time_offsets(struct spec_ctx *c, yajl_val lin)
 	return 0;
 }
 
-/* Re-emit a subtree as compact JSON; depth-bounded because the tree is untrusted. */
-static int gen_value(yajl_gen g, yajl_val v, int depth)
-{
-	if (depth > 64)
-		return -1;
-	if (YAJL_IS_STRING(v))
-		json_str(g, v->u.string);
-	else if (YAJL_IS_NUMBER(v))
-		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-	else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-		yajl_gen_bool(g, YAJL_IS_TRUE(v));
-	else if (YAJL_IS_OBJECT(v)) {
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			json_key(g, v->u.object.keys[i]);
-			if (gen_value(g, v->u.object.values[i], depth + 1) < 0)
-				return -1;
-		}
-		yajl_gen_map_close(g);
-	} else if (YAJL_IS_ARRAY(v)) {
-		yajl_gen_array_open(g);
-		for (size_t i = 0; i < v->u.array.len; i++)
-			if (gen_value(g, v->u.array.values[i], depth + 1) < 0)
-				return -1;
-		yajl_gen_array_close(g);
-	} else
-		yajl_gen_null(g);
-	return 0;
-}
-
-static int parse_resources(struct spec_ctx *c, yajl_val lin)
-{
-	yajl_val v = NULL;
-	int r = spec_get_object(c, lin, "linux", "resources", &v);
-	if (r <= 0)
-		return r;
-	yajl_gen g = json_gen_new(0);
-	int ok = gen_value(g, v, 0);
-	char *text = json_gen_finish(g);
-	if (ok == 0)
-		c->spec->linux_cfg.resources_json = arena_strdup(c->a, text);
-	free(text);
-	if (ok < 0)
-		return spec_fail(c, "linux", "resources", "nested too deeply");
-	return 0;
-}
-
 static int parse_lists(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 {
 	if (parse_list(c, lin, "namespaces", sizeof(struct oci_namespace), namespace_element,
@@ -260,16 +212,11 @@ static int parse_lists(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 	return 0;
 }
 
-int spec_parse_linux(struct spec_ctx *c, yajl_val doc)
+static int parse_sections(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 {
-	yajl_val lin = NULL;
-	struct oci_linux *l = &c->spec->linux_cfg;
-	int r = spec_get_object(c, doc, "", "linux", &lin);
-	if (r <= 0)
-		return r;
 	if (parse_lists(c, lin, l) < 0 ||
 	    spec_get_string(c, lin, "linux", "cgroupsPath", &l->cgroups_path) < 0 ||
-	    parse_resources(c, lin) < 0 ||
+	    spec_parse_resources(c, lin) < 0 ||
 	    spec_get_string_map(c, lin, "linux", "sysctl", &l->sysctl, &l->n_sysctl) < 0 ||
 	    parse_propagation(c, lin) < 0 ||
 	    parse_abs_paths(c, lin, "maskedPaths", &l->masked_paths, &l->n_masked_paths) < 0 ||
@@ -279,5 +226,19 @@ int spec_parse_linux(struct spec_ctx *c, yajl_val doc)
 	    spec_parse_seccomp(c, lin) < 0 || parse_personality(c, lin) < 0 ||
 	    parse_time_offsets(c, lin) < 0)
 		return -1;
+	return 0;
+}
+
+int spec_parse_linux(struct spec_ctx *c, yajl_val doc)
+{
+	yajl_val lin = NULL;
+	struct oci_linux *l = &c->spec->linux_cfg;
+	int r = spec_get_object(c, doc, "", "linux", &lin);
+	if (r < 0)
+		return -1;
+	/* Even without a "linux" object the container gets the standard device rules. */
+	if (r > 0 && parse_sections(c, lin, l) < 0)
+		return -1;
+	spec_resources_imply_devices(c);
 	return 0;
 }

@@ -2,10 +2,14 @@
 #include <limits.h>
 #include <linux/ioprio.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "common/cleanup.h"
+#include "common/json.h"
 #include "security/security.h"
+#include "spec.h"
 #include "spec_internal.h"
 
 #ifndef SCHED_ISO
@@ -309,18 +313,57 @@ static int parse_misc(struct spec_ctx *c, yajl_val proc, struct oci_process *p)
 	return 0;
 }
 
-int spec_parse_process(struct spec_ctx *c, yajl_val doc)
+static int parse_process_object(struct spec_ctx *c, yajl_val proc, struct oci_process *p)
 {
-	yajl_val proc = NULL;
-	struct oci_process *p = &c->spec->process;
-	int r = spec_get_object(c, doc, "", "process", &proc);
-	if (r <= 0)
-		return r;
-	c->spec->has_process = true;
 	if (parse_misc(c, proc, p) < 0 || parse_console_size(c, proc, p) < 0 ||
 	    parse_user(c, proc, p) < 0 || parse_command(c, proc, p) < 0 ||
 	    parse_caps(c, proc, p) < 0 || parse_rlimits(c, proc, p) < 0 ||
 	    parse_scheduler(c, proc, p) < 0 || parse_io_priority(c, proc, p) < 0)
 		return -1;
+	return 0;
+}
+
+int spec_parse_process(struct spec_ctx *c, yajl_val doc)
+{
+	yajl_val proc = NULL;
+	int r = spec_get_object(c, doc, "", "process", &proc);
+	if (r <= 0)
+		return r;
+	c->spec->has_process = true;
+	return parse_process_object(c, proc, &c->spec->process);
+}
+
+/* The readers word every error as "config.json: process.<field>: ..."; a process file
+ * is its own document, so name it instead: "<what>: <field>: ...". */
+static int rename_error(struct hull_err *err, const char *what)
+{
+	static const char *const prefixes[] = {"config.json: process.",
+					       "config.json: process: ", "config.json: "};
+	const char *msg = err->msg ? err->msg : "";
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t len = strlen(prefixes[i]);
+		if (strncmp(msg, prefixes[i], len) == 0) {
+			_cleanup_free_ char *rest = strdup(msg + len);
+			return hull_error(err, err->code, "%s: %s", what, rest ? rest : "invalid");
+		}
+	}
+	return hull_error_wrap(err, "%s", what);
+}
+
+int spec_parse_process_text(const char *text, const char *what, struct arena *a,
+			    struct oci_process *p, struct hull_err *err)
+{
+	*p = (struct oci_process){0};
+	_cleanup_tree_ yajl_val doc = json_parse(text, err);
+	if (doc == NULL)
+		return hull_error_wrap(err, "%s", what);
+	if (!YAJL_IS_OBJECT(doc))
+		return hull_error(err, 0, "%s: must be a JSON object", what);
+	/* The readers fill a spec; only its process is kept, its strings live in a. */
+	struct oci_spec scratch = {0};
+	struct spec_ctx c = {.spec = &scratch, .a = a, .err = err};
+	if (parse_process_object(&c, doc, &scratch.process) < 0)
+		return rename_error(err, what);
+	*p = scratch.process;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroups/cgroups.h"
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "runtime.h"
@@ -176,12 +177,29 @@ bool state_pid_alive(const struct container_state *st)
 	return p == NULL || (p[2] != 'Z' && p[2] != 'X');
 }
 
+/* Paused is the container's frozen cgroup, not something we record: `hull pause` may
+ * die before it could write a state, and the cgroup tells every reader the same. */
+static bool state_paused(const struct container_state *st)
+{
+	if (st->cgroup == NULL)
+		return false;
+	struct hull_err ignored = {0};
+	struct cgroup *cg = cgroup_open(st->cgroup, &ignored);
+	bool frozen = cg != NULL && cgroup_is_frozen(cg);
+	cgroup_free(cg);
+	hull_err_clear(&ignored);
+	return frozen;
+}
+
 const char *state_status(int dir_fd, const struct container_state *st)
 {
 	if (!st->created_ok)
 		return "creating";
 	if (!state_pid_alive(st))
 		return "stopped";
+	/* Before "created", as runc does: a created container can be paused too. */
+	if (state_paused(st))
+		return "paused";
 	if (faccessat(dir_fd, EXEC_FIFO, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return "created";
 	return "running";

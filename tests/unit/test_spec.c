@@ -236,9 +236,22 @@ static void check_full_linux(const struct oci_spec *s)
 	CHECK(l->devices[0].has_gid && l->devices[0].gid == 5);
 	CHECK(l->devices[1].type == 'p' && !l->devices[1].has_file_mode && !l->devices[1].has_uid);
 	CHECK_STR(l->cgroups_path, "/hull/test");
-	CHECK_STR(l->resources_json, "{\"memory\":{\"limit\":1048576},\"devices\":[{\"allow\":"
-				     "false,\"access\":\"rwm\"}],\"cpu\":{\"shares\":1024,\"cpus\":"
-				     "\"0-1\"}}");
+	CHECK(l->resources != NULL);
+	if (l->resources != NULL) {
+		const struct oci_resources *r = l->resources;
+		CHECK(r->memory.limit.set && r->memory.limit.v == 1048576);
+		CHECK(!r->memory.swap.set && !r->pids_limit.set);
+		CHECK(r->cpu.shares.set && r->cpu.shares.v == 1024);
+		CHECK_STR(r->cpu.cpus, "0-1");
+		/* the config's deny-all, then linux.devices' /dev/fuse (the FIFO needs no
+		 * rule), then the standard nodes */
+		CHECK(r->n_devices > 2 && !r->devices[0].allow && r->devices[0].type == 'a');
+		CHECK_STR(r->devices[0].access, "rwm");
+		CHECK(r->devices[1].allow && r->devices[1].type == 'c' &&
+		      r->devices[1].major == 10 && r->devices[1].minor == 229);
+		CHECK(r->devices[2].allow && r->devices[2].major == -1 &&
+		      strcmp(r->devices[2].access, "m") == 0);
+	}
 	CHECK(l->n_sysctl == 2);
 	CHECK_STR(l->sysctl[0].key, "net.ipv4.ip_forward");
 	CHECK_STR(l->sysctl[0].value, "1");
@@ -306,7 +319,14 @@ static void test_minimal_config(void)
 	CHECK_STR(s.root_path, "/srv/root");
 	CHECK(!s.root_readonly && !s.has_process && s.n_mounts == 0);
 	CHECK(s.hostname == NULL && s.linux_cfg.seccomp == NULL);
-	CHECK(s.linux_cfg.resources_json == NULL && s.linux_cfg.n_namespaces == 0);
+	CHECK(s.linux_cfg.n_namespaces == 0);
+	/* no linux object: still the standard device rules, and nothing else */
+	CHECK(s.linux_cfg.resources != NULL);
+	if (s.linux_cfg.resources != NULL) {
+		CHECK(s.linux_cfg.resources->n_devices > 0 &&
+		      s.linux_cfg.resources->devices[0].allow);
+		CHECK(!s.linux_cfg.resources->memory.limit.set);
+	}
 	CHECK(oci_namespace(&s, CLONE_NEWPID) == NULL);
 	for (int k = 0; k < HOOK_KIND_COUNT; k++)
 		CHECK(s.hooks[k].n == 0);
@@ -787,8 +807,13 @@ static void test_default_config_roundtrip(void)
 	}
 	CHECK(s.linux_cfg.n_namespaces == 6 && oci_namespace(&s, CLONE_NEWNET) != NULL);
 	CHECK(oci_namespace(&s, CLONE_NEWUSER) == NULL);
-	CHECK_STR(s.linux_cfg.resources_json,
-		  "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}");
+	CHECK(s.linux_cfg.resources != NULL && s.linux_cfg.resources->n_devices > 1);
+	if (s.linux_cfg.resources != NULL && s.linux_cfg.resources->n_devices > 1) {
+		const struct oci_device_rule *d = s.linux_cfg.resources->devices;
+		CHECK(!d[0].allow && d[0].type == 'a' && d[0].major == -1 && d[0].minor == -1);
+		CHECK_STR(d[0].access, "rwm");
+		CHECK(d[1].allow);
+	}
 	CHECK(s.linux_cfg.n_masked_paths == 10 && s.linux_cfg.n_readonly_paths == 5);
 	spec_free(&s);
 	hull_err_clear(&err);
@@ -812,7 +837,9 @@ static void test_default_config_rootless(void)
 	CHECK(s.linux_cfg.uid_mappings[0].container_id == 0 &&
 	      s.linux_cfg.uid_mappings[0].size == 1);
 	CHECK(s.linux_cfg.n_gid_mappings == 1 && s.linux_cfg.gid_mappings[0].host_id == getgid());
-	CHECK(s.linux_cfg.resources_json == NULL);
+	/* rootless: no rules of its own, only the standard ones */
+	CHECK(s.linux_cfg.resources != NULL && s.linux_cfg.resources->n_devices > 0 &&
+	      s.linux_cfg.resources->devices[0].allow);
 	if (s.n_mounts == 7) {
 		CHECK_STR(s.mounts[2].data, "newinstance,ptmxmode=0666,mode=0620");
 		CHECK(s.mounts[5].bind && s.mounts[5].recursive);
