@@ -15,6 +15,7 @@
 
 #include "common/cleanup.h"
 #include "runtime.h"
+#include "sync.h"
 
 int console_open(const struct oci_process *p, int *slave, struct hull_err *err)
 {
@@ -171,4 +172,23 @@ void console_relay(int master)
 	}
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+}
+
+int console_hand_over(const struct oci_process *p, int console_fd, int sync_fd,
+		      struct hull_err *err)
+{
+	if (!p->terminal)
+		return 0;
+	int slave;
+	_cleanup_close_ int master = console_open(p, &slave, err);
+	if (master < 0)
+		return -1;
+	if (console_fd >= 0) {
+		if (console_send_fd(console_fd, master, err) < 0)
+			return -1;
+	} else if (sync_send(sync_fd, SYNC_PTY, 0, NULL, err) < 0 ||
+		   console_send_fd(sync_fd, master, err) < 0) {
+		return -1;
+	}
+	return console_make_controlling(slave, err);
 }

@@ -109,19 +109,6 @@ static int write_file_at(int dir_fd, const char *name, const char *text, mode_t 
 	return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct hull_err *err)
-{
-	char tmp[4096], text[32];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return hull_error(err, ENAMETOOLONG, "--pid-file %s", path);
-	snprintf(text, sizeof text, "%d", pid);
-	if (write_file_at(AT_FDCWD, tmp, text, 0644, err) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return hull_error(err, errno, "--pid-file: write %s", path);
-	}
-	return 0;
-}
-
 /* pid namespaces are joined for our children only, so the parent joins before clone()
  * and returns to its own afterwards (hooks must run in the runtime's namespace). */
 static int join_pid_for_children(const struct oci_spec *spec, int *saved, struct hull_err *err)
@@ -373,7 +360,7 @@ static int create_steps(struct container *c, const struct create_opts *o, struct
 	c->st.created_ok = true;
 	if (state_write(c->dir_fd, &c->st, err) < 0)
 		return -1;
-	if (o->pid_file && write_pid_file(o->pid_file, c->pid, err) < 0)
+	if (o->pid_file && state_write_pid_file(o->pid_file, c->pid, err) < 0)
 		return -1;
 	return 0;
 }

@@ -133,61 +133,6 @@ static int setup_as_host_root(const struct oci_process *p, struct hull_err *err)
 	return process_set_exec_labels(p, err);
 }
 
-static int setup_console(struct exec_ctx *x, struct hull_err *err)
-{
-	if (!x->req->proc->terminal)
-		return 0;
-	int slave;
-	/* The container's /dev/ptmx: the pty belongs to its devpts instance. */
-	_cleanup_close_ int master = console_open(x->req->proc, &slave, err);
-	if (master < 0)
-		return -1;
-	if (x->console_fd >= 0) {
-		if (console_send_fd(x->console_fd, master, err) < 0)
-			return -1;
-		close(steal_fd(&x->console_fd));
-	} else if (sync_send(x->child_sock, SYNC_PTY, 0, NULL, err) < 0 ||
-		   console_send_fd(x->child_sock, master, err) < 0) {
-		return -1;
-	}
-	return console_make_controlling(slave, err);
-}
-
-/* The process's own attributes, in init.c's order (see setup_process there). */
-static int setup_process(struct exec_ctx *x, struct hull_err *err)
-{
-	const struct oci_process *p = x->req->proc;
-	const struct oci_personality *pers = &x->spec->linux_cfg.personality;
-	const struct oci_seccomp *seccomp = x->spec->linux_cfg.seccomp;
-	if (pers->present && personality(pers->domain) < 0)
-		return hull_error(err, errno, "linux.personality");
-	if (chdir(p->cwd) < 0)
-		return hull_error(err, errno, "process.cwd: chdir %s", p->cwd);
-	x->exe = process_find_executable(p, err);
-	if (x->exe == NULL)
-		return -1;
-	x->env = process_env(p);
-	if (sec_caps_keep_on_setuid(err) < 0)
-		return -1;
-	if (!p->no_new_privileges && seccomp && sec_seccomp_load(seccomp, err) < 0)
-		return -1;
-	if (process_set_user(p, err) < 0 || sec_caps_apply(p->has_caps ? &p->caps : NULL, err) < 0)
-		return -1;
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hull_error(err, errno, "process.noNewPrivileges");
-	return 0;
-}
-
-/* Only stdio and the --preserve-fds range reach the process. In that range only what
- * the caller passed stays: every fd of hull's own is close-on-exec, and is left so. */
-static int seal_fds(int preserve_fds, struct hull_err *err)
-{
-	unsigned first = 3 + (unsigned)preserve_fds;
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return hull_error(err, errno, "close_range");
-	return 0;
-}
-
 static int child_setup(struct exec_ctx *x, struct hull_err *err)
 {
 	struct sync_msg msg;
@@ -199,9 +144,10 @@ static int child_setup(struct exec_ctx *x, struct hull_err *err)
 	for (int i = 0; i < NS_COUNT; i++)
 		if (x->ns_fd[i] >= 0)
 			close(steal_fd(&x->ns_fd[i]));
-	if (setup_console(x, err) < 0 || setup_process(x, err) < 0)
+	if (console_hand_over(x->req->proc, x->console_fd, x->child_sock, err) < 0 ||
+	    process_prepare(x->req->proc, &x->spec->linux_cfg, &x->exe, &x->env, err) < 0)
 		return -1;
-	return seal_fds(x->req->preserve_fds, err);
+	return process_seal_fds(x->req->preserve_fds, err);
 }
 
 __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
@@ -220,10 +166,7 @@ __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)
 		_exit(1);
 	}
 	prctl(PR_SET_PDEATHSIG, 0);
-	const struct oci_seccomp *seccomp = x->spec->linux_cfg.seccomp;
-	/* With no_new_privs the filter needs no privilege: load it last, so that it does not
-	 * have to allow what the setup above calls. */
-	if (x->req->proc->no_new_privileges && seccomp && sec_seccomp_load(seccomp, &err) < 0) {
+	if (process_seccomp_last(x->req->proc, &x->spec->linux_cfg, &err) < 0) {
 		sync_send(x->child_sock, SYNC_ERROR, err.code, err.msg, NULL);
 		_exit(1);
 	}
@@ -482,22 +425,6 @@ static int supervise(struct exec_ctx *x, int *pty, struct hull_err *err)
 	}
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct hull_err *err)
-{
-	char tmp[4096], text[32];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-		return hull_error(err, ENAMETOOLONG, "--pid-file %s", path);
-	int len = snprintf(text, sizeof text, "%d", pid);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	/* Renamed into place whole: a reader never sees a half-written pid. */
-	if (fd < 0 || write(fd, text, (size_t)len) != len || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hull_error(err, e, "--pid-file: write %s", path);
-	}
-	return 0;
-}
-
 static int exec_start(struct exec_ctx *x, pid_t *pid, int *pty, struct hull_err *err)
 {
 	*pid = spawn_child(x, err);
@@ -508,7 +435,7 @@ static int exec_start(struct exec_ctx *x, pid_t *pid, int *pty, struct hull_err 
 		close(steal_fd(&x->console_fd));
 	int r = supervise(x, pty, err);
 	if (r == 0 && x->req->pid_file)
-		r = write_pid_file(x->req->pid_file, *pid, err);
+		r = state_write_pid_file(x->req->pid_file, *pid, err);
 	if (r < 0) {
 		kill(*pid, SIGKILL);
 		waitpid(*pid, NULL, 0);

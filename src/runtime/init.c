@@ -145,67 +145,12 @@ static int setup_rootfs(struct init_run *r, struct hull_err *err)
 	return ns_rootfs_finish(&r->rootfs, err);
 }
 
-static int setup_console(struct init_run *r, struct hull_err *err)
-{
-	struct init_ctx *ctx = r->ctx;
-	if (!r->spec->process.terminal)
-		return 0;
-	int slave;
-	_cleanup_close_ int master = console_open(&r->spec->process, &slave, err);
-	if (master < 0)
-		return -1;
-	if (ctx->pty_to_parent) {
-		if (sync_send(ctx->sync_fd, SYNC_PTY, 0, NULL, err) < 0 ||
-		    console_send_fd(ctx->sync_fd, master, err) < 0)
-			return -1;
-	} else if (console_send_fd(ctx->console_fd, master, err) < 0) {
-		return -1;
-	}
-	return console_make_controlling(slave, err);
-}
-
 static int setup_process(struct init_run *r, struct hull_err *err)
 {
 	const struct oci_process *p = &r->spec->process;
-	const struct oci_personality *pers = &r->spec->linux_cfg.personality;
-	if (pers->present && personality(pers->domain) < 0)
-		return hull_error(err, errno, "linux.personality");
-	/* After pivot_root "/" is the container root, so cwd cannot leave it. */
-	if (chdir(p->cwd) < 0)
-		return hull_error(err, errno, "process.cwd: chdir %s", p->cwd);
-	r->exe = process_find_executable(p, err);
-	if (r->exe == NULL)
-		return -1;
-	r->env = process_env(p);
 	if (process_apply_limits(p, err) < 0 || process_set_exec_labels(p, err) < 0)
 		return -1;
-	if (sec_caps_keep_on_setuid(err) < 0)
-		return -1;
-	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still
-	 * have it (runc does the same). With no_new_privs it waits until just before execve. */
-	if (!p->no_new_privileges && r->spec->linux_cfg.seccomp &&
-	    sec_seccomp_load(r->spec->linux_cfg.seccomp, err) < 0)
-		return -1;
-	if (process_set_user(p, err) < 0)
-		return -1;
-	if (sec_caps_apply(p->has_caps ? &p->caps : NULL, err) < 0)
-		return -1;
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return hull_error(err, errno, "process.noNewPrivileges");
-	return 0;
-}
-
-/* Only stdio and the --preserve-fds range may reach the container's process. The range
- * is left as it is: an fd the caller passed is not close-on-exec (it survived the exec
- * into hull), while every fd hull opened is. Clearing the flag there would hand hull's
- * own fds (the host's /proc/<pid>/fd, the fifo) to the container when the caller passed
- * fewer fds than it announced. */
-static int seal_fds(struct init_run *r, struct hull_err *err)
-{
-	unsigned first = 3 + (unsigned)r->ctx->preserve_fds;
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return hull_error(err, errno, "close_range");
-	return 0;
+	return process_prepare(p, &r->spec->linux_cfg, &r->exe, &r->env, err);
 }
 
 /* Block until `start` opens the fifo's read end. */
@@ -231,9 +176,12 @@ static int init_setup(struct init_run *r, struct hull_err *err)
 	r->proc_fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->proc_fd_dir < 0)
 		return hull_error(err, errno, "open /proc/self/fd");
-	if (setup_rootfs(r, err) < 0 || setup_console(r, err) < 0 || setup_process(r, err) < 0)
+	int console_fd = ctx->pty_to_parent ? -1 : ctx->console_fd;
+	if (setup_rootfs(r, err) < 0 ||
+	    console_hand_over(&r->spec->process, console_fd, ctx->sync_fd, err) < 0 ||
+	    setup_process(r, err) < 0)
 		return -1;
-	return seal_fds(r, err);
+	return process_seal_fds(ctx->preserve_fds, err);
 }
 
 __attribute__((noreturn)) void init_main(struct init_ctx *ctx)
@@ -263,8 +211,7 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx)
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);
 	}
-	if (r.spec->process.no_new_privileges && r.spec->linux_cfg.seccomp &&
-	    sec_seccomp_load(r.spec->linux_cfg.seccomp, &err) < 0) {
+	if (process_seccomp_last(&r.spec->process, &r.spec->linux_cfg, &err) < 0) {
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);
 	}

@@ -8,13 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 #include "runtime.h"
+#include "security/security.h"
 
 /* glibc 2.36 has no sched_attr; this is the kernel's layout (sched_setattr(2)). */
 struct sched_attr {
@@ -199,4 +205,52 @@ char *process_find_executable(const struct oci_process *p, struct hull_err *err)
 	hull_error(err, 0, "process.args[0]: exec \"%s\": executable file not found in $PATH",
 		   name);
 	return NULL;
+}
+
+int process_prepare(const struct oci_process *p, const struct oci_linux *lx, char **exe,
+		    char ***env, struct hull_err *err)
+{
+	if (lx->personality.present && personality(lx->personality.domain) < 0)
+		return hull_error(err, errno, "linux.personality");
+	/* "/" is the container's root by now, so cwd cannot leave it. */
+	if (chdir(p->cwd) < 0)
+		return hull_error(err, errno, "process.cwd: chdir %s", p->cwd);
+	*exe = process_find_executable(p, err);
+	if (*exe == NULL)
+		return -1;
+	*env = process_env(p);
+	if (sec_caps_keep_on_setuid(err) < 0)
+		return -1;
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still
+	 * have it (runc does the same). With no_new_privs it waits until just before execve
+	 * (process_seccomp_last), so that it need not allow what the setup calls. */
+	if (!p->no_new_privileges && lx->seccomp && sec_seccomp_load(lx->seccomp, err) < 0)
+		return -1;
+	if (process_set_user(p, err) < 0)
+		return -1;
+	if (sec_caps_apply(p->has_caps ? &p->caps : NULL, err) < 0)
+		return -1;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return hull_error(err, errno, "process.noNewPrivileges");
+	return 0;
+}
+
+int process_seccomp_last(const struct oci_process *p, const struct oci_linux *lx,
+			 struct hull_err *err)
+{
+	if (p->no_new_privileges && lx->seccomp)
+		return sec_seccomp_load(lx->seccomp, err);
+	return 0;
+}
+
+/* The --preserve-fds range is left as it is: an fd the caller passed is not
+ * close-on-exec (it survived the exec into hull), while every fd hull opened is. Clearing
+ * the flag there would hand hull's own fds (the host's /proc/<pid>/fd, the exec fifo) to
+ * the container when the caller passed fewer fds than it announced. */
+int process_seal_fds(int preserve_fds, struct hull_err *err)
+{
+	unsigned first = 3 + (unsigned)preserve_fds;
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return hull_error(err, errno, "close_range");
+	return 0;
 }

@@ -35,6 +35,8 @@ int state_dir_open(int root_fd, const char *id, bool exclusive, struct hull_err 
 void state_dir_unlock(int dir_fd);
 int state_dir_relock(int dir_fd, const char *id, struct hull_err *err);
 int state_dir_remove(int root_fd, const char *id, struct hull_err *err);
+/* --pid-file: written whole or not at all (a temporary file renamed into place). */
+int state_write_pid_file(const char *path, pid_t pid, struct hull_err *err);
 int state_write(int dir_fd, const struct container_state *st, struct hull_err *err);
 int state_read(int dir_fd, struct container_state *st, struct hull_err *err);
 void state_free(struct container_state *st);
@@ -132,7 +134,21 @@ struct cgroup_stats;
 char *events_stats_json(const char *id, const struct cgroup_stats *s);
 char *events_oom_json(const char *id);
 
+/* Everything from personality to no_new_privs, in the order the kernel and the spec
+ * need (rlimits and LSM labels come before, from the caller). Fills *exe and *env. */
+int process_prepare(const struct oci_process *p, const struct oci_linux *lx, char **exe,
+		    char ***env, struct hull_err *err);
+/* With no_new_privs the filter is loaded here, just before execve. */
+int process_seccomp_last(const struct oci_process *p, const struct oci_linux *lx,
+			 struct hull_err *err);
+/* Only stdio and the --preserve-fds range reach the process. */
+int process_seal_fds(int preserve_fds, struct hull_err *err);
+
 /* --- console.c --- */
+/* process.terminal: make the pty inside the container, send its master to console_fd
+ * (--console-socket) or else to sync_fd as SYNC_PTY, and make the slave our terminal. */
+int console_hand_over(const struct oci_process *p, int console_fd, int sync_fd,
+		      struct hull_err *err);
 /* Open a pty pair inside the container; returns the master, *slave gets the slave. */
 int console_open(const struct oci_process *p, int *slave, struct hull_err *err);
 int console_make_controlling(int slave, struct hull_err *err);

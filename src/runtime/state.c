@@ -204,3 +204,18 @@ const char *state_status(int dir_fd, const struct container_state *st)
 		return "created";
 	return "running";
 }
+
+int state_write_pid_file(const char *path, pid_t pid, struct hull_err *err)
+{
+	char tmp[4096], text[32];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return hull_error(err, ENAMETOOLONG, "--pid-file %s", path);
+	int len = snprintf(text, sizeof text, "%d", pid);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, (size_t)len) != len || rename(tmp, path) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		return hull_error(err, saved, "--pid-file: write %s", path);
+	}
+	return 0;
+}
