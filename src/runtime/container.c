@@ -109,63 +109,28 @@ static int write_file_at(int dir_fd, const char *name, const char *text, mode_t 
 	return 0;
 }
 
-/* pid namespaces are joined for our children only, so the parent joins before clone()
- * and returns to its own afterwards (hooks must run in the runtime's namespace). */
-static int join_pid_for_children(const struct oci_spec *spec, int *saved, struct hull_err *err)
+static void init_entry(void *ctx)
 {
-	*saved = -1;
-	const struct oci_namespace *pid = oci_namespace(spec, CLONE_NEWPID);
-	if (pid == NULL || pid->path == NULL)
-		return 0;
-	*saved = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (*saved < 0)
-		return hull_error(err, errno, "open /proc/self/ns/pid");
-	return ns_join(pid, err);
+	init_main(ctx);
 }
 
-static pid_t clone_init(struct init_ctx *ctx, int cgroup_fd)
-{
-	struct clone_args args = {.flags = ctx->clone_flags, .exit_signal = SIGCHLD};
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	fflush(NULL);
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-	if (pid == 0)
-		init_main(ctx);
-	return pid;
-}
-
-/* Clone the init straight into the container's cgroups (see cgroup_fork_begin). */
 static pid_t spawn_init(struct init_ctx *ctx, const struct cgroup *cg, struct hull_err *err)
 {
-	_cleanup_close_ int saved_pidns = -1;
-	if (join_pid_for_children(ctx->spec, &saved_pidns, err) < 0)
-		return -1;
-	struct cgroup_fork f;
-	if (cgroup_fork_begin(cg, &f, err) < 0)
-		return -1;
-	pid_t pid = clone_init(ctx, f.clone_fd);
-	int clone_errno = errno;
-	bool enter_v2 = false;
-	/* Kernels before 5.7 know no CLONE_INTO_CGROUP: move the child afterwards. */
-	if (pid < 0 && f.clone_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
-		pid = clone_init(ctx, -1);
-		clone_errno = errno;
-		enter_v2 = true;
+	const struct oci_namespace *pidns = oci_namespace(ctx->spec, CLONE_NEWPID);
+	_cleanup_close_ int pidns_fd = -1;
+	if (pidns != NULL && pidns->path != NULL) {
+		pidns_fd = open(pidns->path, O_RDONLY | O_CLOEXEC);
+		if (pidns_fd < 0)
+			return hull_error(err, errno, "linux.namespaces: pid: open %s",
+					  pidns->path);
 	}
-	int back = cgroup_fork_end(&f, err);
-	if (saved_pidns >= 0)
-		setns(saved_pidns, CLONE_NEWPID);
-	if (pid < 0)
-		return hull_error(err, clone_errno, "clone the container's init");
-	if (back < 0 || (enter_v2 && cgroup_enter(cg, pid, err) < 0)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
+	struct spawn s = {.what = "the container's init",
+			  .flags = ctx->clone_flags,
+			  .cg = cg,
+			  .pidns_fd = pidns_fd,
+			  .child = init_entry,
+			  .arg = ctx};
+	return spawn_into_cgroup(&s, err);
 }
 
 static int write_oom_score_adj(const struct oci_spec *spec, pid_t pid, struct hull_err *err)

@@ -339,66 +339,19 @@ static int exec_prepare(struct container *c, struct exec_ctx *x, struct hull_err
 	return 0;
 }
 
-static pid_t clone_child(struct exec_ctx *x, int cgroup_fd)
+static void exec_entry(void *x)
 {
-	struct clone_args args = {.exit_signal = SIGCHLD};
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	x->close_fds[3] = cgroup_fd;
-	fflush(NULL);
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-	if (pid == 0)
-		exec_child(x);
-	return pid;
+	exec_child(x);
 }
 
-/* Clone into the container's cgroups (see cgroup_fork_begin; kernels before 5.7 know no
- * CLONE_INTO_CGROUP: then the child is moved before it is let go). */
-static pid_t clone_into_cgroup(struct exec_ctx *x, struct hull_err *err)
-{
-	struct cgroup_fork f;
-	if (cgroup_fork_begin(x->cg, &f, err) < 0)
-		return -1;
-	pid_t pid = clone_child(x, f.clone_fd);
-	int clone_errno = errno;
-	bool enter_v2 = false;
-	if (pid < 0 && f.clone_fd >= 0 && (errno == EINVAL || errno == E2BIG)) {
-		pid = clone_child(x, -1);
-		clone_errno = errno;
-		enter_v2 = true;
-	}
-	int back = cgroup_fork_end(&f, err);
-	if (pid < 0)
-		return hull_error(err, clone_errno, "clone the process to exec");
-	if (back < 0 || (enter_v2 && cgroup_enter(x->cg, pid, err) < 0)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	return pid;
-}
-
-/* The child goes into the container's pid namespace at clone: join it for our children
- * only, then return to our own. */
 static pid_t spawn_child(struct exec_ctx *x, struct hull_err *err)
 {
-	if (x->ns_fd[NS_PID] < 0)
-		return clone_into_cgroup(x, err);
-	_cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-	if (own < 0)
-		return hull_error(err, errno, "open /proc/self/ns/pid");
-	if (setns(x->ns_fd[NS_PID], CLONE_NEWPID) < 0)
-		return hull_error(err, errno, "join the container's pid namespace");
-	pid_t pid = clone_into_cgroup(x, err);
-	if (setns(own, CLONE_NEWPID) < 0 && pid > 0) {
-		int e = errno;
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return hull_error(err, e, "return to hull's pid namespace");
-	}
-	return pid;
+	struct spawn s = {.what = "the process to exec",
+			  .cg = x->cg,
+			  .pidns_fd = x->ns_fd[NS_PID],
+			  .child = exec_entry,
+			  .arg = x};
+	return spawn_into_cgroup(&s, err);
 }
 
 /* Let the child go and wait for its execve (end of file) or its error. */

@@ -105,6 +105,18 @@ int container_delete(struct container *c, bool force, struct hull_err *err);
 int container_wait(struct container *c);
 void container_close(struct container *c);
 
+/* --- spawn.c --- */
+struct spawn {
+	const char *what;	  /* for errors: "the container's init" */
+	unsigned long flags;	  /* CLONE_NEW* to create with the child */
+	const struct cgroup *cg;  /* the child starts in it, in every hierarchy */
+	int pidns_fd;		  /* pid namespace to start in, -1 for ours */
+	void (*child)(void *arg); /* the child's entry; must not return */
+	void *arg;
+};
+/* Clone s->child into s->cg and the pid namespace; the child's pid. */
+pid_t spawn_into_cgroup(const struct spawn *s, struct hull_err *err);
+
 /* --- init.c: the container's init before execve --- */
 struct init_ctx;
 /* The clone()d child's entry; never returns. */
