@@ -19,6 +19,10 @@ struct cgroup *cgroup_create(const char *cgroups_path, const char *id, struct hu
 /* Re-open a cgroup made earlier, from the string cgroup_path() returned. */
 struct cgroup *cgroup_open(const char *saved, struct hull_err *err);
 
+/* The existing sub-cgroup SUB (relative, no "..") of a saved cgroup, in every hierarchy;
+ * for `exec --cgroup`. Nothing of it is removed by cgroup_destroy. */
+struct cgroup *cgroup_open_sub(const char *saved, const char *sub, struct hull_err *err);
+
 /* The string to save in the state dir to cgroup_open() it later. Static to cg. */
 const char *cgroup_path(const struct cgroup *cg);
 

@@ -218,97 +218,13 @@ static int open_namespaces(const struct container *c, struct exec_ctx *x, struct
 }
 
 /* '%' and ';' are the escapes of the saved form (see cgroup_saved_format). */
-static char *escape_saved(const char *s)
-{
-	char *out = calloc(3, strlen(s) + 1), *end = out;
-	for (; out != NULL && *s != '\0'; s++) {
-		if (*s == '%')
-			end = stpcpy(end, "%25");
-		else if (*s == ';')
-			end = stpcpy(end, "%3B");
-		else
-			*end++ = *s;
-	}
-	return out;
-}
-
-/* "<key>:<created>:<rel>" per hierarchy, each moved to rel/sub with none of it counted
- * as created by the container. */
-static char *sub_saved(const char *saved, const char *sub)
-{
-	_cleanup_free_ char *copy = strdup(saved), *esc = escape_saved(sub);
-	_cleanup_free_ char *out = strdup("");
-	if (copy == NULL || esc == NULL || out == NULL)
-		return NULL;
-	char *cursor = copy;
-	for (char *entry; (entry = strsep(&cursor, ";")) != NULL;) {
-		char *key = strsep(&entry, ":"), *created = strsep(&entry, ":"), *next = NULL;
-		if (entry == NULL || created == NULL ||
-		    asprintf(&next, "%s%s%s:0:%s/%s", out, out[0] ? ";" : "", key, entry, esc) < 0)
-			return NULL;
-		free(out);
-		out = next;
-	}
-	return steal_ptr(&out);
-}
-
-static int check_sub_path(const char *sub, struct hull_err *err)
-{
-	if (strchr(sub, ':') != NULL)
-		return hull_error(err, 0,
-				  "--cgroup %s: per-controller sub-cgroups are not supported; give "
-				  "a path below the container's cgroup",
-				  sub);
-	if (sub[0] == '\0' || sub[0] == '/' || strstr(sub, "//") || sub[strlen(sub) - 1] == '/')
-		return hull_error(err, 0, "--cgroup %s: not a relative cgroup path", sub);
-	for (const char *part = sub;;) {
-		size_t len = strcspn(part, "/");
-		if ((len == 1 && part[0] == '.') || (len == 2 && strncmp(part, "..", 2) == 0))
-			return hull_error(
-			    err, 0, "--cgroup %s: must stay below the container's cgroup", sub);
-		if (part[len] == '\0')
-			return 0;
-		part += len + 1;
-	}
-}
-
-/* The sub-cgroup must exist in every hierarchy: exec never creates cgroups. */
-static int check_sub_exists(const struct cgroup *cg, const char *sub, struct hull_err *err)
-{
-	struct cgroup_view view;
-	if (cgroup_view(cg, &view, err) < 0)
-		return -1;
-	int r = 0;
-	for (size_t i = 0; i < view.n && r == 0; i++) {
-		struct stat st;
-		if (stat(view.entries[i].host_dir, &st) < 0)
-			r = hull_error(err, errno, "--cgroup %s: %s", sub,
-				       view.entries[i].host_dir);
-		else if (!S_ISDIR(st.st_mode))
-			r = hull_error(err, ENOTDIR, "--cgroup %s: %s", sub,
-				       view.entries[i].host_dir);
-	}
-	cgroup_view_free(&view);
-	return r;
-}
-
 static struct cgroup *open_cgroup(const struct container *c, const char *sub, struct hull_err *err)
 {
 	if (c->st.cgroup == NULL)
 		return hull_error(err, 0, "container %s: no cgroup recorded", c->st.id), NULL;
 	if (sub == NULL)
 		return cgroup_open(c->st.cgroup, err);
-	if (check_sub_path(sub, err) < 0)
-		return NULL;
-	_cleanup_free_ char *saved = sub_saved(c->st.cgroup, sub);
-	if (saved == NULL)
-		return hull_error(err, EINVAL, "--cgroup %s", sub), NULL;
-	struct cgroup *cg = cgroup_open(saved, err);
-	if (cg != NULL && check_sub_exists(cg, sub, err) < 0) {
-		cgroup_free(cg);
-		return NULL;
-	}
-	return cg;
+	return cgroup_open_sub(c->st.cgroup, sub, err);
 }
 
 static int exec_prepare(struct container *c, struct exec_ctx *x, struct hull_err *err)
