@@ -4,7 +4,8 @@
 set -eu
 build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev libyajl-dev
        busybox-static scdoc"
-test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86"
+test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86
+      podman conmon containerd netavark"
 want="$build"
 [ "${1:-build}" = test ] && want="$build $test"
 

@@ -32,6 +32,7 @@ struct oci_mount {
 	uint64_t attr_set; /* MOUNT_ATTR_* from r-options (rro, rnosuid, ...), applied with */
 	uint64_t attr_clr; /*   mount_setattr(AT_RECURSIVE) */
 	char *data;	   /* the options mount(2) does not know, comma-joined, or NULL */
+	bool copy_up;	   /* tmpcopyup: a tmpfs starts with what the image has there */
 };
 
 struct oci_namespace {

@@ -223,6 +223,11 @@ static int mount_fs(const struct ns_rootfs *rfs, const struct oci_mount *m, stru
 		return -1;
 	unsigned long flags = m->flags & ~(PROPAGATION_FLAGS | MS_BIND | MS_REC);
 	const char *source = m->source ? m->source : m->type;
+	/* What the image has there, read before the tmpfs hides it. */
+	_cleanup_close_ int below = -1;
+	if (m->copy_up && (below = safe_open_in_root(rfs->root_fd, m->destination,
+						     O_RDONLY | O_DIRECTORY, err)) < 0)
+		return -1;
 	_cleanup_close_ int fd = ns_mount_at(rfs->root_fd, m->destination, target, source, m->type,
 					     flags, m->data, -1, err);
 	const char *host_dir = host_dir_for(m->type);
@@ -232,6 +237,12 @@ static int mount_fs(const struct ns_rootfs *rfs, const struct oci_mount *m, stru
 	}
 	if (fd < 0)
 		return -1;
+	if (below >= 0) {
+		_cleanup_close_ int top =
+		    safe_open_in_root(rfs->root_fd, m->destination, O_RDONLY | O_DIRECTORY, err);
+		if (top < 0 || ns_copy_up(below, top, err) < 0)
+			return -1;
+	}
 	return set_propagation_and_attrs(m, fd, err);
 }
 

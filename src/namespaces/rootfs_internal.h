@@ -35,6 +35,10 @@ int ns_mount_at(int root_fd, const char *dest, int target_fd, const char *source
 int ns_remount_bind(const char *target, unsigned long flags, bool keep_locked,
 		    struct hull_err *err);
 
+/* copyup.c: copy the tree under src_dir into dst_dir (tmpcopyup), keeping owners, modes
+ * and times; symlinks are copied, never followed. */
+int ns_copy_up(int src_dir, int dst_dir, struct hull_err *err);
+
 /* mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE) with MOUNT_ATTR_* bits. */
 int ns_mount_setattr(int fd, uint64_t attr_set, uint64_t attr_clr, struct hull_err *err);
 

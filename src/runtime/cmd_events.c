@@ -30,7 +30,7 @@ static int watch_open(const struct hull_globals *g, const char *id, struct watch
 	struct container c;
 	int r = container_open(g, id, false, &c, err);
 	if (r == 0 && strcmp(container_status(&c), "stopped") == 0)
-		r = hull_error(err, 0, "container %s is not running", id);
+		r = container_not_running("watch", id, err);
 	if (r == 0 && c.st.cgroup == NULL)
 		r = hull_error(err, 0, "container %s has no cgroup", id);
 	if (r == 0 && (w->cg = cgroup_open(c.st.cgroup, err)) == NULL)

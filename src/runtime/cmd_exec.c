@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "exec.h"
+#include "common/log.h"
 #include "runtime.h"
 #include "security/security.h"
 #include "spec.h"
@@ -50,12 +51,11 @@ static int check_combination(const struct exec_cli *o, struct hull_err *err)
 		return hull_error(err, 0, "exec: give either --process or a command, not both");
 	if (o->process_file == NULL && o->n_args == 0)
 		return hull_error(err, 0, "exec: missing command (or --process FILE)");
-	/* runc ignores them silently with --process; saying so is kinder. */
+	/* The file describes the whole process. Clients send both anyway (podman: --process
+	 * with --tty), and runc ignores the flags then: so do we, and say so in the log. */
 	if (o->process_file != NULL && has_process_options(o))
-		return hull_error(err, 0,
-				  "exec: --process FILE describes the whole process: -t, -e, "
-				  "--cwd, -u, -g, --cap, --no-new-privs, --apparmor and "
-				  "--process-label cannot be combined with it");
+		log_msg(LOG_DEBUG, "exec: --process given: -t, -e, --cwd, -u, -g, --cap, "
+				   "--no-new-privs, --apparmor and --process-label are ignored");
 	return 0;
 }
 

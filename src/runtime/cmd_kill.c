@@ -75,7 +75,7 @@ static int signal_container(struct container *c, int sig, bool all, struct hull_
 {
 	const char *status = container_status(c);
 	if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0)
-		return hull_error(err, 0, "container %s is not running", c->st.id);
+		return container_not_running("signal", c->st.id, err);
 	if (send_signal(c, sig, all, err) < 0)
 		return -1;
 	if (sig == SIGKILL && strcmp(status, "paused") == 0 && c->st.cgroup != NULL)

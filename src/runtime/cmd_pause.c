@@ -9,7 +9,7 @@ static int pause_container(struct container *c, struct hull_err *err)
 {
 	const char *status = container_status(c);
 	if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0)
-		return hull_error(err, 0, "container %s is not running", c->st.id);
+		return container_not_running("pause", c->st.id, err);
 	if (c->st.cgroup == NULL)
 		return hull_error(err, 0, "container %s has no cgroup to freeze", c->st.id);
 	struct cgroup *cg = cgroup_open(c->st.cgroup, err);

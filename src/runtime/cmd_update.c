@@ -103,7 +103,7 @@ static int update_container(struct container *c, const struct oci_resources *r,
 			    struct hull_err *err)
 {
 	if (strcmp(container_status(c), "stopped") == 0)
-		return hull_error(err, 0, "container %s is not running", c->st.id);
+		return container_not_running("update", c->st.id, err);
 	if (c->st.cgroup == NULL)
 		return hull_error(err, 0, "container %s has no cgroup", c->st.id);
 	struct cgroup *cg = cgroup_open(c->st.cgroup, err);

@@ -196,3 +196,8 @@ void container_close(struct container *c)
 	cgroup_free(c->cg);
 	c->cg = NULL;
 }
+
+int container_not_running(const char *verb, const char *id, struct hull_err *err)
+{
+	return hull_error(err, 0, "cannot %s container %s: container not running", verb, id);
+}

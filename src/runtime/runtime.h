@@ -104,6 +104,9 @@ int container_delete(struct container *c, bool force, struct hull_err *err);
 /* Wait for our child init, forwarding signals and relaying the pty; 128+N on signal N. */
 int container_wait(struct container *c);
 void container_close(struct container *c);
+/* "cannot VERB container ID: container not running": runc's words, which containerd's
+ * shim matches to tell a finished container from a failure. */
+int container_not_running(const char *verb, const char *id, struct hull_err *err);
 
 /* --- spawn.c --- */
 struct spawn {

@@ -33,6 +33,7 @@ enum opt_kind {
 	OPT_ATTR_SET,	 /* attr_set |= value */
 	OPT_ATTR_CLEAR,	 /* attr_clr |= value */
 	OPT_ATIME,	 /* the recursive atime mode, one value of MOUNT_ATTR__ATIME */
+	OPT_COPY_UP,	 /* tmpcopyup */
 };
 
 struct mount_opt {
@@ -71,6 +72,7 @@ struct mount_opt {
 	X("symfollow", OPT_CLEAR, MS_NOSYMFOLLOW)                                                  \
 	X("silent", OPT_SET, MS_SILENT)                                                            \
 	X("loud", OPT_CLEAR, MS_SILENT)                                                            \
+	X("tmpcopyup", OPT_COPY_UP, 0)                                                             \
 	X("bind", OPT_BIND, 0)                                                                     \
 	X("rbind", OPT_BIND, MS_REC)                                                               \
 	X("shared", OPT_PROPAGATION, MS_SHARED)                                                    \
@@ -107,7 +109,7 @@ const char *const spec_mount_option_names[] = {MOUNT_OPTIONS(AS_NAME) NULL};
 
 /* Options the spec defines that hull does not implement: failing beats a silently
  * different mount. */
-static const char *const unsupported_opts[] = {"tmpcopyup", "idmap", "ridmap", NULL};
+static const char *const unsupported_opts[] = {"idmap", "ridmap", NULL};
 
 static void apply_option(struct oci_mount *m, const struct mount_opt *o)
 {
@@ -132,6 +134,9 @@ static void apply_option(struct oci_mount *m, const struct mount_opt *o)
 	case OPT_ATTR_CLEAR:
 		m->attr_clr |= o->value;
 		m->attr_set &= ~(uint64_t)o->value;
+		break;
+	case OPT_COPY_UP:
+		m->copy_up = true;
 		break;
 	case OPT_ATIME:
 		/* mount_setattr(2): the atime mode is a field, not a bit; setting one requires
@@ -193,6 +198,8 @@ static int parse_mount(struct spec_ctx *c, yajl_val v, const char *path, struct 
 		return -1;
 	if (m->type != NULL && strcmp(m->type, "bind") == 0)
 		m->bind = true;
+	if (m->copy_up && (m->bind || m->type == NULL || strcmp(m->type, "tmpfs") != 0))
+		return spec_fail(c, path, "options", "tmpcopyup applies to tmpfs mounts only");
 	if (!m->bind)
 		return 0;
 	if (m->source == NULL || m->source[0] == '\0')

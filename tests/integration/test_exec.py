@@ -384,7 +384,39 @@ def test_process_file_invalid(h):
     assert_error(h.run("exec", "--process", h.tmp / "missing.json", cid), "missing.json")
     pf.write_text(json.dumps({"args": ["/probe"], "cwd": "/"}))
     assert_error(h.run("exec", "--process", pf, cid, "/probe", "report"), "--process")
-    assert_error(h.run("exec", "--process", pf, "-e", "A=b", cid), "--process")
+    h.ok("delete", "-f", cid)
+
+
+def test_process_file_wins_over_process_flags(h):
+    """As runc: with --process the file is the whole process; -e, -u, --cwd are ignored."""
+    cid, _ = start(h)
+    pf = h.tmp / "process.json"
+    pf.write_text(json.dumps({"args": ["/probe", "report"], "cwd": "/", "env": ["ONLY=file"]}))
+    rep = report(h, cid, "--process", pf, "-e", "A=b", "-u", "1000", "--cwd", "/tmp", args=())
+    assert "A=b" not in rep["env"] and "ONLY=file" in rep["env"], rep["env"]
+    assert (rep["uid"], rep["cwd"]) == (0, "/"), rep
+    h.ok("delete", "-f", cid)
+
+
+def test_podman_style_exec_with_tty(h):
+    """What conmon sends for `podman exec -t`: --process (terminal true) plus --tty,
+    --detach, --pid-file and --console-socket."""
+    cid, _ = start(h)
+    pf = h.tmp / "process.json"
+    pf.write_text(json.dumps({"args": ["/bin/sh", "-c", "/probe report; exit 0"], "cwd": "/",
+                              "terminal": True, "env": ["PATH=/bin"]}))
+    console = ConsoleSocket(h.tmp / "console.sock")
+    pid_file = h.tmp / "exec.pid"
+    try:
+        r = h.run("exec", "--pid-file", pid_file, "--process", pf, "--detach", "--tty",
+                  "--console-socket", console.path, cid)
+        assert r.rc == 0, r
+        out = console.wait()
+    finally:
+        console.close()
+    assert int(pid_file.read_text()) > 0
+    rep = json.loads(out.strip().splitlines()[-1])
+    assert rep["tty"]["ttyname"].startswith("/dev/pts/"), rep["tty"]
     h.ok("delete", "-f", cid)
 
 

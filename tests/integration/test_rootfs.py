@@ -77,6 +77,43 @@ def test_tmpfs_mount_mode_and_flags(h):
     assert "size=1024k" in m["super_options"], m
 
 
+def test_tmpfs_tmpcopyup(h):
+    """podman --read-only: a tmpfs over /etc starts with the image's /etc (files, dirs,
+    symlinks, owners, modes), is writable on a read-only root, and the image is untouched."""
+    b = h.bundle(["/bin/sh", "-c",
+                  "/probe cat /etc/sub/deep && echo && /probe ls /etc/sub/deep && /probe ls /etc/link"
+                  " && /probe ls /etc && /probe write /etc/new x && /probe report"])
+    etc = b.rootfs / "etc"
+    (etc / "sub").mkdir()
+    (etc / "sub" / "deep").write_text("deep file")
+    os.chmod(etc / "sub" / "deep", 0o604)
+    os.chown(etc / "sub" / "deep", 1000, 1001)
+    os.chmod(etc, 0o751)
+    os.symlink("/nonexistent/target", etc / "link")
+    b.config["root"]["readonly"] = True
+    b.config["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["tmpcopyup", "nosuid", "nodev"]})
+    b.write()
+    r = h.run_container(b)
+    assert r.rc == 0, r
+    assert r.out.splitlines()[0] == "deep file", r.out
+    deep, link, etc_ls, report = r.json_lines()
+    assert (deep["mode"], deep["uid"], deep["gid"]) == (0o604, 1000, 1001), deep
+    assert link["type"] == "l", link
+    assert etc_ls["mode"] == 0o751, etc_ls
+    assert mount_at(report, "/etc")["fstype"] == "tmpfs"
+    assert not (etc / "new").exists()
+
+
+def test_tmpcopyup_only_for_tmpfs(h):
+    b = h.bundle()
+    b.config["mounts"].append({"destination": "/mnt", "type": "bind", "source": str(h.tmp),
+                               "options": ["rbind", "tmpcopyup"]})
+    b.write()
+    r = h.run_container(b)
+    assert r.rc == 1 and "tmpcopyup applies to tmpfs" in r.err, r
+
+
 def test_bind_file_and_dir(h):
     src_file = h.tmp / "hostfile.txt"
     src_file.write_text("from the host\n")

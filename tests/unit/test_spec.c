@@ -492,8 +492,11 @@ static void test_mount_option_names_all_known(void)
 {
 	char q[4096] = HEAD "'mounts':[{'destination':'/m','type':'none','source':'/s','options':[";
 	size_t n = 0;
-	for (const char *const *o = spec_mount_option_names; *o != NULL; o++, n++)
-		snprintf(q + strlen(q), sizeof q - strlen(q), "%s'%s'", n ? "," : "", *o);
+	for (const char *const *o = spec_mount_option_names; *o != NULL; o++) {
+		if (strcmp(*o, "tmpcopyup") == 0)
+			continue; /* tmpfs only: checked in test_mount_tmpcopyup */
+		snprintf(q + strlen(q), sizeof q - strlen(q), "%s'%s'", n++ ? "," : "", *o);
+	}
 	strncat(q, "]}]}", sizeof q - strlen(q) - 1);
 	CHECK(n > 50);
 	struct oci_spec s;
@@ -501,6 +504,19 @@ static void test_mount_option_names_all_known(void)
 	CHECK(parse_q(q, &s, &err) == 0);
 	CHECK(s.n_mounts == 1 && s.mounts[0].data == NULL && s.mounts[0].bind &&
 	      s.mounts[0].recursive);
+	spec_free(&s);
+	hull_err_clear(&err);
+}
+
+static void test_mount_tmpcopyup(void)
+{
+	struct oci_spec s;
+	struct hull_err err = {0};
+	CHECK(parse_q(HEAD "'mounts':[{'destination':'/run','type':'tmpfs',"
+			   "'options':['tmpcopyup','nosuid']}]}",
+		      &s, &err) == 0);
+	CHECK(s.n_mounts == 1 && s.mounts[0].copy_up && (s.mounts[0].flags & MS_NOSUID));
+	CHECK(s.mounts[0].data == NULL);
 	spec_free(&s);
 	hull_err_clear(&err);
 }
@@ -514,7 +530,10 @@ static void test_mount_errors(void)
 	EXPECT_ERROR(HEAD "'mounts':[{'destination':'/a','options':['idmap']}]}",
 		     "mounts[0].options: mount option \"idmap\" is not supported");
 	EXPECT_ERROR(HEAD "'mounts':[{'destination':'/a','options':['tmpcopyup']}]}",
-		     "\"tmpcopyup\" is not supported");
+		     "mounts[0].options: tmpcopyup applies to tmpfs mounts only");
+	EXPECT_ERROR(HEAD "'mounts':[{'destination':'/a','type':'bind','source':'/x',"
+			  "'options':['tmpcopyup']}]}",
+		     "tmpcopyup applies to tmpfs mounts only");
 	EXPECT_ERROR(HEAD "'mounts':[{'destination':'/a','options':['ridmap']}]}",
 		     "\"ridmap\" is not supported");
 	EXPECT_ERROR(HEAD "'mounts':[{'destination':'/a','type':'bind'}]}",
@@ -864,6 +883,7 @@ int main(void)
 	RUN(test_oci_versions);
 	RUN(test_mount_options);
 	RUN(test_mount_option_names_all_known);
+	RUN(test_mount_tmpcopyup);
 	RUN(test_mount_errors);
 	RUN(test_bind_source_resolution);
 	RUN(test_id_mappings);
