@@ -628,10 +628,23 @@ static int do_hook(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Take MB mebibytes (0: without end), touching every page so it is really charged;
+ * under a memory limit the kernel's OOM killer ends us. */
+static int memhog(long mb)
+{
+	for (long i = 0; mb == 0 || i < mb; i++) {
+		char *chunk = malloc(1 << 20);
+		if (chunk == NULL)
+			return 3;
+		memset(chunk, (int)i | 1, 1 << 20);
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fputs("usage: probe report|exit N|sleep S|write PATH TEXT|cat PATH|syscall NAME [ARG...]|"
-	      "ls PATH|signals|open-exe [S]|hook KIND DIR\n",
+	      "ls PATH|signals|open-exe [S]|hook KIND DIR|memhog MB\n",
 	      stderr);
 	return 2;
 }
@@ -665,5 +678,7 @@ int main(int argc, char **argv)
 		return open_exe(argc > 2 ? atoi(argv[2]) : 10);
 	if (strcmp(cmd, "hook") == 0 && argc == 4)
 		return do_hook(argc, argv);
+	if (strcmp(cmd, "memhog") == 0 && argc == 3)
+		return memhog(atol(argv[2]));
 	return usage();
 }

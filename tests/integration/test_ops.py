@@ -336,6 +336,28 @@ def test_events_errors(h):
     h.ok("delete", cid)
 
 
+def test_events_oom_with_limit_from_config(h):
+    """linux.resources.memory.limit applied at create; the probe's memhog is OOM-killed,
+    `events` reports it, and the container's init (a shell) lives on."""
+    b = h.bundle(["/bin/sh", "-c", "/probe sleep 1; /probe memhog 0; exec /probe sleep 60"])
+    b.config["linux"]["resources"] = {"memory": {"limit": 32 << 20, "swap": 32 << 20}}
+    b.write()
+    cid = h.create(b).cid
+    pid = h.pid(cid)
+    p, out, err = h.popen("events", "--interval", "1s", cid)
+    try:
+        h.wait_json(out, n=1, timeout=10)
+        h.ok("start", cid)
+        ooms = wait_for(lambda: [e for e in h.wait_json(out, n=1) if e["type"] == "oom"],
+                        20, "an oom event")
+        assert ooms[0] == {"type": "oom", "id": cid}
+        assert pid_alive(pid)
+    finally:
+        h.run("delete", "-f", cid)
+        p.wait(timeout=10)
+    assert p.returncode == 0, read_text(err)
+
+
 def test_events_oom(h):
     """A shell in the container doubles a string until the 32 MiB limit OOM-kills it;
     the container's init lives on. events reports the kill."""
