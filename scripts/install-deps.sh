@@ -3,9 +3,11 @@
 # usage: scripts/install-deps.sh [build|test]
 set -eu
 build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev libyajl-dev
-       busybox-static scdoc"
+       libarchive-dev libssl-dev
+       libmnl-dev libnftnl-dev busybox-static scdoc"
 test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86
-      podman conmon containerd netavark"
+      podman conmon containerd netavark nftables
+      umoci zstd"
 want="$build"
 [ "${1:-build}" = test ] && want="$build $test"
 

@@ -232,6 +232,11 @@ struct oci_resources {
 	size_t n_unified;
 };
 
+struct oci_net_device { /* linux.netDevices (runtime-spec 1.2) */
+	char *name;	/* the host interface */
+	char *new_name; /* its name in the container, NULL = the same */
+};
+
 struct oci_linux {
 	struct oci_namespace *namespaces;
 	size_t n_namespaces;
@@ -249,6 +254,8 @@ struct oci_linux {
 	struct oci_seccomp *seccomp; /* NULL = none */
 	struct oci_personality personality;
 	struct oci_time_offset time_monotonic, time_boottime;
+	struct oci_net_device *net_devices;
+	size_t n_net_devices;
 	/* linux.resources; never NULL after spec_parse (see oci_resources.devices) */
 	struct oci_resources *resources;
 };

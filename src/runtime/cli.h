@@ -55,9 +55,11 @@ int cmd_resume(const struct hull_globals *g, int argc, char **argv, struct hull_
 int cmd_update(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_create(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_delete(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_image(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_features(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_kill(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_list(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_net(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_spec(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 int cmd_start(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);

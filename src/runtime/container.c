@@ -165,7 +165,7 @@ static int supervise_setup(struct container *c, int sock, struct hull_err *err)
 	    !oci_namespace(&c->spec, CLONE_NEWUSER)->path &&
 	    ns_write_id_maps(c->pid, &c->spec, err) < 0)
 		return -1;
-	if (write_oom_score_adj(&c->spec, c->pid, err) < 0)
+	if (write_oom_score_adj(&c->spec, c->pid, err) < 0 || network_setup(c, err) < 0)
 		return -1;
 	if (sync_send(sock, SYNC_GO, 0, NULL, err) < 0)
 		return -1;
@@ -211,6 +211,8 @@ static int check_terminal(const struct oci_spec *spec, const struct create_opts 
 static void create_abort(struct container *c)
 {
 	struct hull_err ignored = {0};
+	if (c->dir_fd >= 0 && c->pid > 0)
+		network_detach_devices(c);
 	if (c->pid > 0) {
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
@@ -220,6 +222,8 @@ static void create_abort(struct container *c)
 		cgroup_destroy(c->cg, &ignored);
 		c->cg = NULL;
 	}
+	if (c->dir_fd >= 0 && network_teardown(c, &ignored) < 0)
+		log_msg(LOG_WARN, "%s", hull_err_text(&ignored));
 	if (c->dir_fd >= 0 && c->st.id != NULL)
 		state_dir_remove(c->root_fd, c->st.id, &ignored);
 	hull_err_clear(&ignored);
@@ -269,7 +273,8 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 		return -1;
 	/* Saved now so that `delete --force` finds the cgroup if this process dies. */
 	if (state_write(c->dir_fd, &c->st, err) < 0 ||
-	    write_file_at(c->dir_fd, CONFIG_COPY, *raw, 0600, err) < 0)
+	    write_file_at(c->dir_fd, CONFIG_COPY, *raw, 0600, err) < 0 ||
+	    network_prepare(c, &o->net, err) < 0)
 		return -1;
 	/* 0622: the init reopens it for writing after switching to the container's user. */
 	if (mkfifoat(c->dir_fd, EXEC_FIFO, 0622) < 0 || fchmodat(c->dir_fd, EXEC_FIFO, 0622, 0) < 0)

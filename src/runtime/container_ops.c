@@ -134,6 +134,7 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	struct cgroup *cg = c->st.cgroup ? cgroup_open(c->st.cgroup, err) : NULL;
 	if (c->st.cgroup != NULL && cg == NULL)
 		return -1;
+	network_detach_devices(c);
 	if (kill_init(c, cg, strcmp(status, "paused") == 0, err) < 0 ||
 	    (cg != NULL && cgroup_destroy(steal_ptr(&cg), err) < 0)) {
 		cgroup_free(cg);
@@ -142,7 +143,7 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	struct hull_err spec_err = {0};
 	bool have_spec = container_load_spec(c, &spec_err) == 0;
 	hull_err_clear(&spec_err);
-	if (state_dir_remove(c->root_fd, c->st.id, err) < 0)
+	if (network_teardown(c, err) < 0 || state_dir_remove(c->root_fd, c->st.id, err) < 0)
 		return -1;
 	if (have_spec && c->st.created_ok) {
 		_cleanup_free_ char *state = state_oci_json(&c->st, "stopped", false);

@@ -21,7 +21,8 @@ static const struct {
     {"start", cmd_start, false},   {"state", cmd_state, false},
     {"events", cmd_events, false}, {"pause", cmd_pause, false},
     {"ps", cmd_ps, false},	   {"resume", cmd_resume, false},
-    {"update", cmd_update, false},
+    {"update", cmd_update, false}, {"image", cmd_image, false},
+    {"net", cmd_net, false},
 };
 
 static void print_version(void)
@@ -38,7 +39,7 @@ static void print_usage(FILE *out)
 	fputs("usage: hull [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
 	      "            [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]\n"
 	      "commands: create start run exec state kill delete list ps pause resume\n"
-	      "          update events spec features\n"
+	      "          update events spec features image net\n"
 	      "see hull(8) and hull-COMMAND(8)\n",
 	      out);
 }

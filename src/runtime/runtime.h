@@ -66,6 +66,13 @@ int selfclone_ensure(char **argv, struct hull_err *err);
 
 /* --- container.c: create, start, delete --- */
 
+/* --net, --publish, --ip of create and run (network.c) */
+struct net_opts {
+	const char *mode; /* none, host, bridge[:NAME], or NULL */
+	struct cli_strings ports;
+	const char *ip;
+};
+
 struct create_opts {
 	const char *id;
 	const char *bundle;
@@ -74,6 +81,7 @@ struct create_opts {
 	int preserve_fds;
 	bool no_pivot;
 	bool foreground; /* `run` without -d: keep the init as our child, relay a terminal */
+	struct net_opts net;
 };
 
 struct cgroup;
@@ -107,6 +115,17 @@ void container_close(struct container *c);
 /* "cannot VERB container ID: container not running": runc's words, which containerd's
  * shim matches to tell a finished container from a failure. */
 int container_not_running(const char *verb, const char *id, struct hull_err *err);
+
+/* --- network*.c: the container's network (src/netsetup underneath) --- */
+/* Before clone(): decide, allocate and save the plan in the state dir; may change the
+ * spec's namespaces and mounts (in memory). */
+int network_prepare(struct container *c, const struct net_opts *o, struct hull_err *err);
+/* After clone(), before SYNC_GO: links, addresses, routes, ports in the init's netns. */
+int network_setup(struct container *c, struct hull_err *err);
+/* linux.netDevices back to the host, while the init (and its netns) still lives. */
+void network_detach_devices(struct container *c);
+/* Everything else the plan allocated; safe to repeat, and after a crash. */
+int network_teardown(struct container *c, struct hull_err *err);
 
 /* --- spawn.c --- */
 struct spawn {

@@ -212,6 +212,35 @@ static int parse_lists(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 	return 0;
 }
 
+/* linux.netDevices: {"HOSTNAME": {"name": "NAME IN THE CONTAINER"}, ...} */
+static int parse_net_devices(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
+{
+	yajl_val v = NULL;
+	int r = spec_get_object(c, lin, "linux", "netDevices", &v);
+	if (r <= 0)
+		return r;
+	l->n_net_devices = v->u.object.len;
+	l->net_devices = arena_alloc(c->a, (l->n_net_devices + 1) * sizeof *l->net_devices);
+	for (size_t i = 0; i < l->n_net_devices; i++) {
+		struct oci_net_device *d = &l->net_devices[i];
+		char p[SPEC_PATH_MAX];
+		const char *key = v->u.object.keys[i];
+		spec_join(p, "linux.netDevices", key);
+		if (*key == 0 || strlen(key) >= 16 || strchr(key, '/') != NULL)
+			return spec_fail(c, p, NULL, "not an interface name");
+		d->name = arena_strdup(c->a, key);
+		yajl_val dev = v->u.object.values[i];
+		if (!YAJL_IS_OBJECT(dev))
+			return spec_fail(c, p, NULL, "must be an object");
+		if (spec_get_string(c, dev, p, "name", &d->new_name) < 0)
+			return -1;
+		if (d->new_name && (*d->new_name == 0 || strlen(d->new_name) >= 16 ||
+				    strchr(d->new_name, '/') != NULL))
+			return spec_fail(c, p, "name", "not an interface name");
+	}
+	return 0;
+}
+
 static int parse_sections(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 {
 	if (parse_lists(c, lin, l) < 0 ||
@@ -224,7 +253,7 @@ static int parse_sections(struct spec_ctx *c, yajl_val lin, struct oci_linux *l)
 		0 ||
 	    spec_get_string(c, lin, "linux", "mountLabel", &l->mount_label) < 0 ||
 	    spec_parse_seccomp(c, lin) < 0 || parse_personality(c, lin) < 0 ||
-	    parse_time_offsets(c, lin) < 0)
+	    parse_time_offsets(c, lin) < 0 || parse_net_devices(c, lin, l) < 0)
 		return -1;
 	return 0;
 }

@@ -1,0 +1,44 @@
+/* Private to src/images: streaming SHA-256, blob reading, JSON re-emitting. */
+#pragma once
+#include <openssl/evp.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "images.h"
+
+/* Blobs read whole into memory (manifests, indexes, configs) may be at most this big. */
+#define IMAGE_MAX_JSON (16 << 20)
+
+struct image_hash {
+	EVP_MD_CTX *ctx;
+	int64_t bytes;
+};
+
+int image_hash_init(struct image_hash *h, struct hull_err *err);
+void image_hash_update(struct image_hash *h, const void *buf, size_t len);
+/* Finish and compare with digest ("sha256:<hex>"); what names the blob in the error. */
+int image_hash_check(struct image_hash *h, const char *digest, const char *what,
+		     struct hull_err *err);
+void image_hash_free(struct image_hash *h);
+
+/* Read a JSON blob whole; digest (may be NULL: not checked) and size (-1: unknown)
+ * checked before it is returned. */
+int image_read_blob(int dir_fd, const char *path, const char *digest, int64_t size, char **text,
+		    struct hull_err *err);
+
+/* "blobs/sha256/<hex>" for a digest, malloc'd. */
+char *image_blob_path(const char *digest, struct hull_err *err);
+
+/* Emit a parsed JSON value as it is. */
+void image_emit_json(yajl_gen g, yajl_val v);
+
+/* String member of an object, or NULL. */
+const char *image_json_str(yajl_val obj, const char *key);
+
+/* Extract a tar file (an OCI archive or a docker-archive) into dir_fd: only
+ * directories, regular files and symlinks, every path resolved inside dir_fd. */
+int image_extract_archive(const char *file, int dir_fd, struct hull_err *err);
+
+/* Pick the image from an OCI layout / a docker-archive in img->dir_fd. */
+int image_pick_oci(struct image *img, const char *ref, struct hull_err *err);
+int image_pick_docker(struct image *img, const char *ref, struct hull_err *err);
