@@ -121,6 +121,24 @@ int net_link_get(struct net_nl *nl, const char *name, struct net_link_info *out,
 	return 0;
 }
 
+struct nlmsghdr *net_msg_bridge_port_hairpin(void *buf, int index)
+{
+	struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, index);
+	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	ifi->ifi_family = AF_BRIDGE; /* port options are the bridge driver's */
+	struct nlattr *port = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, port);
+	return nlh;
+}
+
+int net_bridge_port_hairpin(struct net_nl *nl, int index, struct hull_err *err)
+{
+	char buf[NET_MSG_SIZE];
+	return net_nl_talk(nl, net_msg_bridge_port_hairpin(buf, index), NULL, NULL,
+			   "set hairpin mode on the bridge port", err);
+}
+
 int net_link_apply(struct net_nl *nl, const struct net_link_change *ch, struct hull_err *err)
 {
 	char buf[NET_MSG_SIZE], what[64];

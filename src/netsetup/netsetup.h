@@ -31,6 +31,10 @@ int net_nl_parse(const void *buf, size_t len, uint32_t seq, net_nl_cb cb, void *
 #define NET_MSG_SIZE 8192
 struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int peer_netns_fd);
 struct nlmsghdr *net_msg_bridge(void *buf, const char *name);
+/* Hairpin mode on bridge port index: a frame may leave by the port it came in on, which
+ * a container reaching its own published port needs when br_netfilter is loaded. */
+struct nlmsghdr *net_msg_bridge_port_hairpin(void *buf, int index);
+int net_bridge_port_hairpin(struct net_nl *nl, int index, struct hull_err *err);
 struct net_link_change {
 	int index;
 	int up;		  /* 1 up, 0 down, -1 unchanged */

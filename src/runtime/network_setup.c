@@ -94,8 +94,10 @@ static int setup_veth(struct container *c, struct net_nl *host, struct net_nl *i
 	if (br < 0)
 		return -1;
 	unsigned mtu = net_uplink_mtu(host);
+	int port = -1;
 	if (net_veth_create(host, p->veth, "eth0", ns, err) < 0 ||
-	    link_up(host, p->veth, mtu, br, err) < 0 || setup_inside(in, p, mtu, err) < 0 ||
+	    (port = link_up(host, p->veth, mtu, br, err)) < 0 ||
+	    net_bridge_port_hairpin(host, port, err) < 0 || setup_inside(in, p, mtu, err) < 0 ||
 	    setup_ports(c, p, err) < 0)
 		return hull_error_wrap(err, "network %s", p->bridge);
 	return 0;

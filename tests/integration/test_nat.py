@@ -216,3 +216,28 @@ def test_end_to_end_run_publish(h):
         assert "hull port" not in rules and "table inet hull" not in rules
     finally:
         ns.close()
+
+
+def test_end_to_end_container_reaches_its_own_published_port(h):
+    """Hairpin: the container connects to the bridge address's published port and the DNAT
+    sends it back to itself through the port it came from (br_netfilter is loaded here)."""
+    from test_network import NetNS, net_bundle, start
+    ns = NetNS(h)
+    try:
+        b = net_bundle(h, ("sh", "-c", "while :; do echo hairpin | nc -l -p 80; done"))
+        cid = start(ns, b, "--net", "bridge", "-p", "18081:80")
+        veth = [l for l in ns.links() if l.startswith("hv")]
+        assert len(veth) == 1, ns.links()
+        detail = ns.sh("ip", "-d", "link", "show", veth[0]).stdout
+        assert "hairpin on" in detail, detail
+        got = None
+        for _ in range(50):
+            r = ns.hull("exec", cid, "sh", "-c", "nc -w 2 10.89.0.1 18081 </dev/null")
+            got = r.out.strip()
+            if got == "hairpin":
+                break
+            time.sleep(0.1)
+        assert got == "hairpin"
+        ns.ok("delete", "--force", cid)
+    finally:
+        ns.close()

@@ -53,6 +53,23 @@ static void test_veth_message(void)
 	CHECK(peer[IFLA_NET_NS_FD] && mnl_attr_get_u32(peer[IFLA_NET_NS_FD]) == 7);
 }
 
+static void test_hairpin_message(void)
+{
+	static char buf[NET_MSG_SIZE];
+	struct nlmsghdr *nlh = net_msg_bridge_port_hairpin(buf, 42);
+	CHECK(nlh->nlmsg_type == RTM_SETLINK);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	/* Bridge port options go to the bridge driver: family AF_BRIDGE, IFLA_PROTINFO. */
+	CHECK(ifi->ifi_family == AF_BRIDGE && ifi->ifi_index == 42);
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
+	CHECK(mnl_attr_parse(nlh, sizeof(struct ifinfomsg), put_cb, tb) == MNL_CB_OK);
+	CHECK(tb[IFLA_PROTINFO] != NULL && (tb[IFLA_PROTINFO]->nla_type & NLA_F_NESTED));
+	const struct nlattr *port[IFLA_BRPORT_MAX + 1] = {0};
+	if (tb[IFLA_PROTINFO] != NULL)
+		mnl_attr_parse_nested(tb[IFLA_PROTINFO], put_cb, port);
+	CHECK(port[IFLA_BRPORT_MODE] && mnl_attr_get_u8(port[IFLA_BRPORT_MODE]) == 1);
+}
+
 static void test_link_change(void)
 {
 	static char buf[NET_MSG_SIZE];
@@ -156,6 +173,7 @@ static void test_parse_replies(void)
 int main(void)
 {
 	RUN(test_veth_message);
+	RUN(test_hairpin_message);
 	RUN(test_link_change);
 	RUN(test_addr_and_route);
 	RUN(test_parse_replies);
