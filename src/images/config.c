@@ -12,7 +12,6 @@
 #include "common/json.h"
 #include "common/safepath.h"
 #include "internal.h"
-#include "runtime/spec.h"
 
 #define MAX_ACCOUNT_FILE (4 << 20)
 
@@ -181,13 +180,11 @@ static char *convert(yajl_val img, yajl_val dflt, int root_fd, struct hull_err *
 	return out;
 }
 
-char *image_runtime_config(const char *image_config, int root_fd, struct hull_err *err)
+char *image_runtime_config(const char *image_config, const char *default_config, int root_fd,
+			   struct hull_err *err)
 {
-	_cleanup_free_ char *dtext = spec_default_config(false, err);
-	if (dtext == NULL)
-		return NULL;
 	yajl_val img = json_parse(image_config, err);
-	yajl_val dflt = img ? json_parse(dtext, err) : NULL;
+	yajl_val dflt = img ? json_parse(default_config, err) : NULL;
 	char *out = NULL;
 	if (img == NULL || dflt == NULL || !YAJL_IS_OBJECT(dflt))
 		hull_error_wrap(err, "image config");

@@ -60,10 +60,12 @@ void image_free(struct image *img);
 int image_unpack(const struct image *img, int root_fd, const struct image_ids *ids,
 		 struct hull_err *err);
 
-/* config.json text for the image: hull's defaults (terminal false) with the image's
- * args, env, cwd, user (resolved in root_fd's /etc/passwd and /etc/group; root_fd may
- * be -1 for numeric users only), stop signal and labels. */
-char *image_runtime_config(const char *image_config, int root_fd, struct hull_err *err);
+/* config.json text for the image: default_config (the runtime's defaults, what `hull
+ * spec` writes; terminal is turned off) with the image's args, env, cwd, user (resolved
+ * in root_fd's /etc/passwd and /etc/group; root_fd may be -1 for numeric users only),
+ * stop signal and labels. */
+char *image_runtime_config(const char *image_config, const char *default_config, int root_fd,
+			   struct hull_err *err);
 
 /* `hull image inspect` JSON. */
 char *image_inspect_json(const struct image *img, struct hull_err *err);

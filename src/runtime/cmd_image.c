@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "images/images.h"
+#include "spec.h"
 
 #define MAX_MAPS 32
 
@@ -64,7 +65,10 @@ static int build_bundle(const char *source, const char *tmp, const struct unpack
 		r = hull_error(err, errno, "create %s/rootfs", tmp);
 	if (r == 0)
 		r = image_unpack(img, root, ids, err);
-	_cleanup_free_ char *config = r == 0 ? image_runtime_config(img->config, root, err) : NULL;
+	/* The image part builds on the runtime's defaults but may not call the runtime. */
+	_cleanup_free_ char *defaults = r == 0 ? spec_default_config(false, err) : NULL;
+	_cleanup_free_ char *config =
+	    defaults ? image_runtime_config(img->config, defaults, root, err) : NULL;
 	if (r == 0 && config == NULL)
 		r = -1;
 	if (r == 0)

@@ -5,6 +5,7 @@
 
 #include "common/json.h"
 #include "images/images.h"
+#include "runtime/spec.h"
 #include "unit.h"
 
 static char *clean(const char *p)
@@ -120,10 +121,12 @@ static void test_user(void)
 static void test_config(void)
 {
 	struct hull_err err = {0};
+	char *defaults = spec_default_config(false, &err);
+	CHECK(defaults != NULL);
 	const char *cfg = "{\"config\":{\"Entrypoint\":[\"/bin/sh\",\"-c\"],\"Cmd\":[\"echo hi\"],"
 			  "\"Env\":[\"PATH=/x\",\"A=b\"],\"WorkingDir\":\"/w\",\"User\":\"7:8\","
 			  "\"StopSignal\":\"SIGQUIT\",\"Labels\":{\"l\":\"v\"}}}";
-	char *text = image_runtime_config(cfg, -1, &err);
+	char *text = image_runtime_config(cfg, defaults, -1, &err);
 	CHECK(text != NULL);
 	yajl_val v = text ? json_parse(text, &err) : NULL;
 	const char *args0[] = {"process", "args", NULL}, *env[] = {"process", "env", NULL};
@@ -143,11 +146,12 @@ static void test_config(void)
 	CHECK_CONTAINS(text, "\"l\": \"v\"");
 	yajl_tree_free(v);
 	free(text);
-	text = image_runtime_config("{}", -1, &err);
+	text = image_runtime_config("{}", defaults, -1, &err);
 	CHECK_CONTAINS(text, "\"sh\"");
 	free(text);
-	CHECK(image_runtime_config("{\"config\":{\"User\":\"bob\"}}", -1, &err) == NULL);
-	CHECK(image_runtime_config("not json", -1, &err) == NULL);
+	CHECK(image_runtime_config("{\"config\":{\"User\":\"bob\"}}", defaults, -1, &err) == NULL);
+	CHECK(image_runtime_config("not json", defaults, -1, &err) == NULL);
+	free(defaults);
 	hull_err_clear(&err);
 }
 
