@@ -87,9 +87,11 @@ static void gen_linux(yajl_gen g)
 	json_key_bool(g, "systemdUser", 0);
 	yajl_gen_map_close(g);
 	gen_seccomp(g);
-	gen_enabled(g, "apparmor", false);
-	gen_enabled(g, "selinux", false);
+	/* Labels are applied where the host runs that LSM (process.c). */
+	gen_enabled(g, "apparmor", true);
+	gen_enabled(g, "selinux", true);
 	gen_enabled(g, "intelRdt", false);
+	gen_enabled(g, "netDevices", true);
 	json_key(g, "mountExtensions");
 	yajl_gen_map_open(g);
 	gen_enabled(g, "idmap", false);

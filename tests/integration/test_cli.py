@@ -98,6 +98,11 @@ def test_features(h):
     assert "SCMP_ARCH_X86_64" in sc["archs"]
     assert isinstance(lx.get("cgroup", {}).get("v1"), bool)
     assert isinstance(lx.get("cgroup", {}).get("v2"), bool)
+    # what hull implements is advertised (runtime-spec features.md): linux.netDevices, and
+    # AppArmor/SELinux labels (applied where the host runs that LSM)
+    assert lx.get("netDevices") == {"enabled": True}, lx.get("netDevices")
+    assert lx["apparmor"]["enabled"] is True and lx["selinux"]["enabled"] is True
+    assert "tmpcopyup" in f["mountOptions"]
 
 
 def test_spec_default(h):
