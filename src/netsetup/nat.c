@@ -32,11 +32,13 @@ static void backoff(int attempt)
 
 static int transact(nat_step step, void *arg, struct hull_err *err)
 {
-	struct nat_conn *c = nat_conn_open(err);
-	if (c == NULL)
-		return -1;
 	int r = -1;
 	for (int i = 0; i < NAT_TRIES; i++) {
+		/* A fresh socket per attempt: replies to a refused batch may still be queued on
+		 * the old one and would be read as the answer to the next request. */
+		struct nat_conn *c = nat_conn_open(err);
+		if (c == NULL)
+			return -1;
 		uint32_t genid = 0;
 		struct nat_rules rules;
 		/* EINTR: the ruleset changed during the dump (NLM_F_DUMP_INTR). */
@@ -45,12 +47,12 @@ static int transact(nat_step step, void *arg, struct hull_err *err)
 			r = step(c, genid, &rules, arg, err);
 			nat_rules_free(&rules);
 		}
+		nat_conn_close(c);
 		if (r >= 0 || (err->code != ERESTART && err->code != EINTR) || i == NAT_TRIES - 1)
 			break;
 		hull_err_clear(err);
 		backoff(i);
 	}
-	nat_conn_close(c);
 	return r;
 }
 
