@@ -24,17 +24,9 @@ int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err
 	struct create_opts o = {0};
 	bool detach = false, keep = false, no_new_keyring = false;
 	const struct cli_opt opts[] = {
-	    {"bundle", 'b', CLI_STRING, &o.bundle},
-	    {"pid-file", 0, CLI_STRING, &o.pid_file},
-	    {"console-socket", 0, CLI_STRING, &o.console_socket},
-	    {"preserve-fds", 0, CLI_INT, &o.preserve_fds},
-	    {"no-pivot", 0, CLI_FLAG, &o.no_pivot},
-	    {"net", 0, CLI_STRING, &o.net.mode},
-	    {"publish", 'p', CLI_STRINGS, &o.net.ports},
-	    {"ip", 0, CLI_STRING, &o.net.ip},
+	    CREATE_CLI_OPTS(o, no_new_keyring),
 	    {"detach", 'd', CLI_FLAG, &detach},
 	    {"keep", 0, CLI_FLAG, &keep},
-	    {"no-new-keyring", 0, CLI_FLAG, &no_new_keyring},
 	    {0},
 	};
 	int first;

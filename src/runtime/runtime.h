@@ -84,6 +84,19 @@ struct create_opts {
 	struct net_opts net;
 };
 
+/* The options `create` and `run` share, as entries of a struct cli_opt table; written
+ * once so the two commands cannot drift apart. keyring: a bool for runc's
+ * --no-new-keyring, accepted for compatibility (hull never makes a session keyring). */
+#define CREATE_CLI_OPTS(o, keyring)                                                                \
+	{"bundle", 'b', CLI_STRING, &(o).bundle}, {"pid-file", 0, CLI_STRING, &(o).pid_file},      \
+	    {"console-socket", 0, CLI_STRING, &(o).console_socket},                                \
+	    {"preserve-fds", 0, CLI_INT, &(o).preserve_fds},                                       \
+	    {"no-pivot", 0, CLI_FLAG, &(o).no_pivot}, {"net", 0, CLI_STRING, &(o).net.mode},       \
+	    {"publish", 'p', CLI_STRINGS, &(o).net.ports}, {"ip", 0, CLI_STRING, &(o).net.ip},     \
+	{                                                                                          \
+		"no-new-keyring", 0, CLI_FLAG, &(keyring)                                          \
+	}
+
 struct cgroup;
 
 /* An open container: its state directory locked, its state read. */
