@@ -122,7 +122,9 @@ static int write_leases(int dir_fd, const char *bridge, const struct leases *l,
 		struct in_addr a = {htonl(l->v[i].addr)};
 		fprintf(f, "%s %s\n", inet_ntoa(a), l->v[i].id);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0 || renameat(dir_fd, tmp, dir_fd, name) < 0)
+	/* No fsync: the rename keeps readers from a half-written file, and the leases, like
+	 * the containers they belong to, mean nothing after a reboot (--root is on /run). */
+	if (fflush(f) != 0 || renameat(dir_fd, tmp, dir_fd, name) < 0)
 		return hull_error(err, errno, "write %s", name);
 	return 0;
 }
@@ -204,8 +206,11 @@ int net_ipam_alloc(const char *dir, const char *bridge, const struct net_subnet 
 	return r;
 }
 
-int net_ipam_release(const char *dir, const char *bridge, const char *id, struct hull_err *err)
+int net_ipam_release(const char *dir, const char *bridge, const char *id, int *held_lock,
+		     struct hull_err *err)
 {
+	if (held_lock)
+		*held_lock = -1;
 	if (access(dir, F_OK) < 0)
 		return 0;
 	_cleanup_close_ int lock = -1;
@@ -223,7 +228,11 @@ int net_ipam_release(const char *dir, const char *bridge, const char *id, struct
 		r = write_leases(dfd, bridge, &l, err);
 	}
 	free(l.v);
-	return r;
+	if (r < 0)
+		return -1;
+	if (held_lock)
+		*held_lock = steal_fd(&lock);
+	return (int)kept;
 }
 
 int net_ipam_count(const char *dir, const char *bridge, struct hull_err *err)

@@ -34,7 +34,8 @@ struct nlmsghdr *net_msg_bridge(void *buf, const char *name)
 	return nlh;
 }
 
-struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int peer_netns_fd)
+struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int peer_netns_fd,
+			      const uint8_t peer_mac[6])
 {
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -48,6 +49,8 @@ struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
 	if (peer_netns_fd >= 0)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+	if (peer_mac != NULL)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
 	mnl_attr_nest_end(nlh, p);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
@@ -174,11 +177,21 @@ int net_bridge_ensure(struct net_nl *nl, const char *name, struct hull_err *err)
 }
 
 int net_veth_create(struct net_nl *nl, const char *name, const char *peer, int peer_netns_fd,
-		    struct hull_err *err)
+		    const uint8_t peer_mac[6], struct hull_err *err)
 {
 	char buf[NET_MSG_SIZE], what[64];
 	snprintf(what, sizeof what, "create veth %s", name);
-	return net_nl_talk(nl, net_msg_veth(buf, name, peer, peer_netns_fd), NULL, NULL, what, err);
+	return net_nl_talk(nl, net_msg_veth(buf, name, peer, peer_netns_fd, peer_mac), NULL, NULL,
+			   what, err);
+}
+
+void net_mac_of_ip4(const char *ip4, uint8_t mac[6])
+{
+	struct in_addr a = {0};
+	inet_pton(AF_INET, ip4, &a);
+	mac[0] = 0x02;
+	mac[1] = 0x68;
+	memcpy(mac + 2, &a.s_addr, 4); /* network order: the bytes as written */
 }
 
 int net_link_delete(struct net_nl *nl, const char *name, struct hull_err *err)

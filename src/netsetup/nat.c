@@ -277,7 +277,6 @@ int net_ports_add(const char *id, const char *ip4, const struct net_port *ports,
 
 struct unpublish {
 	char prefix[NAT_TAG_MAX];
-	bool drop_table_if_empty;
 };
 
 static int unpublish_step(struct nat_conn *c, uint32_t genid, const struct nat_rules *rules,
@@ -285,28 +284,20 @@ static int unpublish_step(struct nat_conn *c, uint32_t genid, const struct nat_r
 {
 	struct unpublish *u = arg;
 	size_t mine = count_prefix(rules, u->prefix);
-	bool drop = u->drop_table_if_empty && mine == rules->n;
-	if (mine == 0 && !drop)
+	if (mine == 0)
 		return 0;
 	struct nat_batch *b = nat_batch_new(c, genid, mine + 2);
 	if (b == NULL)
 		return hull_error(err, ENOMEM, "nftables batch");
-	if (drop)
-		nat_batch_del_table(b); /* its chains and rules go with it */
-	else
-		del_prefix(b, rules, u->prefix);
-	int r = nat_batch_commit(c, b, drop ? "delete table inet " NAT_TABLE : "delete rules", err);
+	del_prefix(b, rules, u->prefix);
+	int r = nat_batch_commit(c, b, "delete rules", err);
 	nat_batch_free(b);
-	if (r < 0 && drop && err->code == ENOENT) {
-		hull_err_clear(err);
-		return 0;
-	}
 	return r;
 }
 
 int net_ports_remove(const char *id, struct hull_err *err)
 {
-	struct unpublish u = {.drop_table_if_empty = false};
+	struct unpublish u = {0};
 	if (nat_tag_port_prefix(u.prefix, id, err) < 0)
 		return -1;
 	if (transact(unpublish_step, &u, err) < 0)
@@ -316,7 +307,7 @@ int net_ports_remove(const char *id, struct hull_err *err)
 
 int net_nat_release_if_unused(const char *bridge, bool still_used, struct hull_err *err)
 {
-	struct unpublish u = {.drop_table_if_empty = true};
+	struct unpublish u = {0};
 	if (still_used)
 		return 0;
 	if (check_bridge(bridge, err) < 0 || nat_tag_bridge_prefix(u.prefix, bridge, err) < 0)

@@ -29,7 +29,8 @@ int net_nl_parse(const void *buf, size_t len, uint32_t seq, net_nl_cb cb, void *
 
 /* Message builders (pure; buf holds at least NET_MSG_SIZE bytes). */
 #define NET_MSG_SIZE 8192
-struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int peer_netns_fd);
+struct nlmsghdr *net_msg_veth(void *buf, const char *name, const char *peer, int peer_netns_fd,
+			      const uint8_t peer_mac[6]);
 struct nlmsghdr *net_msg_bridge(void *buf, const char *name);
 /* Hairpin mode on bridge port index: a frame may leave by the port it came in on, which
  * a container reaching its own published port needs when br_netfilter is loaded. */
@@ -58,8 +59,13 @@ int net_link_get(struct net_nl *nl, const char *name, struct net_link_info *out,
 int net_link_apply(struct net_nl *nl, const struct net_link_change *ch, struct hull_err *err);
 /* The bridge, created when missing; fails when the name is another kind of link. */
 int net_bridge_ensure(struct net_nl *nl, const char *name, struct hull_err *err);
+/* A veth pair, the peer made directly in peer_netns_fd with peer_mac (NULL: the kernel's
+ * random one). */
 int net_veth_create(struct net_nl *nl, const char *name, const char *peer, int peer_netns_fd,
-		    struct hull_err *err);
+		    const uint8_t peer_mac[6], struct hull_err *err);
+/* The container MAC for an IPv4 address: locally administered 02:68 + its four bytes, so a
+ * reused address keeps its MAC and a stale neighbour entry on the host stays right. */
+void net_mac_of_ip4(const char *ip4, uint8_t mac[6]);
 /* Removing a missing link is not an error. */
 int net_link_delete(struct net_nl *nl, const char *name, struct hull_err *err);
 /* The MTU of the link the IPv4 default route goes out of, 1500 without one. */
@@ -85,7 +91,11 @@ int net_ipam_pick(const struct net_subnet *s, const uint32_t *taken, size_t n, u
 /* Lease an address for id: want (text) or the lowest free one; out gets its text. */
 int net_ipam_alloc(const char *dir, const char *bridge, const struct net_subnet *s, const char *id,
 		   const char *want, char out[16], struct hull_err *err);
-int net_ipam_release(const char *dir, const char *bridge, const char *id, struct hull_err *err);
+/* Drop id's lease; returns how many leases the bridge still has. With held_lock, the
+ * bridge's lock fd stays held and is handed over (or -1), so the caller can act on "none
+ * left" before a concurrent create takes a new lease. */
+int net_ipam_release(const char *dir, const char *bridge, const char *id, int *held_lock,
+		     struct hull_err *err);
 /* How many leases the bridge has (0 when none or no file). */
 int net_ipam_count(const char *dir, const char *bridge, struct hull_err *err);
 
@@ -109,5 +119,7 @@ int net_ports_add(const char *id, const char *ip4, const struct net_port *ports,
 		  struct hull_err *err);
 /* Removing ports of an id that has none is not an error. */
 int net_ports_remove(const char *id, struct hull_err *err);
-/* When still_used is false, drop the bridge's rules, and the table once nothing is left. */
+/* When still_used is false, drop the bridge's rules. The table and its base chains stay:
+ * unregistering the nat hooks waits for RCU grace periods (13 ms here), a cost every
+ * sequential run would pay; the empty chains hold no rules and match nothing. */
 int net_nat_release_if_unused(const char *bridge, bool still_used, struct hull_err *err);

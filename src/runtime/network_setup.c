@@ -95,7 +95,9 @@ static int setup_veth(struct container *c, struct net_nl *host, struct net_nl *i
 		return -1;
 	unsigned mtu = net_uplink_mtu(host);
 	int port = -1;
-	if (net_veth_create(host, p->veth, "eth0", ns, err) < 0 ||
+	uint8_t mac[6];
+	net_mac_of_ip4(p->ip4, mac);
+	if (net_veth_create(host, p->veth, "eth0", ns, mac, err) < 0 ||
 	    (port = link_up(host, p->veth, mtu, br, err)) < 0 ||
 	    net_bridge_port_hairpin(host, port, err) < 0 || setup_inside(in, p, mtu, err) < 0 ||
 	    setup_ports(c, p, err) < 0)
@@ -151,6 +153,21 @@ void network_detach_devices(struct container *c)
 	hull_err_clear(&e);
 }
 
+/* The veth pair dies with the container's network namespace, which the kernel frees in the
+ * background once the last process in it is gone. Deleting the pair here instead would make
+ * delete wait for it: unregistering a device waits for RCU grace periods, 16-40 ms measured
+ * on this VM, and while a dying namespace is being cleaned up, rtnl is busy anyway. So the
+ * pair is deleted here only while something in the container still runs (a create that
+ * failed before its init was killed). A namespace pinned by someone else (a bind mount made
+ * by a hook) keeps its end of the pair until they let it go, as with any namespace. */
+static int delete_veth_if_alive(struct container *c, const struct net_plan *p, struct hull_err *err)
+{
+	if (c->pid <= 0 && !state_pid_alive(&c->st))
+		return 0;
+	_cleanup_nl_ struct net_nl *host = net_nl_open(-1, err);
+	return host == NULL ? -1 : net_link_delete(host, p->veth, err);
+}
+
 int network_teardown(struct container *c, struct hull_err *err)
 {
 	struct net_plan p;
@@ -158,16 +175,15 @@ int network_teardown(struct container *c, struct hull_err *err)
 		return -1;
 	if (strcmp(p.mode, "bridge") != 0)
 		return 0;
-	_cleanup_nl_ struct net_nl *host = net_nl_open(-1, err);
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s/%s", c->g->root, NET_LEASE_DIR);
-	/* The host end takes its peer with it. */
-	if (host == NULL || net_link_delete(host, p.veth, err) < 0 ||
-	    net_ports_remove(c->st.id, err) < 0 ||
-	    net_ipam_release(dir, p.bridge, c->st.id, err) < 0)
-		return -1;
-	int left = net_ipam_count(dir, p.bridge, err);
-	if (left < 0 || net_nat_release_if_unused(p.bridge, left > 0, err) < 0)
+	_cleanup_close_ int lock = -1;
+	int left = -1;
+	/* The NAT rules go while the lease lock is held, so a create racing with the last
+	 * delete either sees its lease counted or adds the rules again after we removed them. */
+	if (delete_veth_if_alive(c, &p, err) < 0 || net_ports_remove(c->st.id, err) < 0 ||
+	    (left = net_ipam_release(dir, p.bridge, c->st.id, &lock, err)) < 0 ||
+	    net_nat_release_if_unused(p.bridge, left > 0, err) < 0)
 		return -1;
 	return unlinkat(c->dir_fd, NET_PLAN_FILE, 0) < 0 && errno != ENOENT
 		   ? hull_error(err, errno, "remove %s", NET_PLAN_FILE)

@@ -1,6 +1,8 @@
 /* netsetup: the address allocator, pure and with its lease files (also under fork). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +61,21 @@ static void rmtmp(char *dir)
 	rmdir(dir);
 }
 
+/* 0 when a child process can take the bridge's lease lock right now, 1 when it is held. */
+static int fork_try_lock(const char *dir, const char *bridge)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s.lock", dir, bridge);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		_exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 static void test_leases(void)
 {
 	char buf[64], *dir = tmpdir(buf);
@@ -74,7 +91,13 @@ static void test_leases(void)
 	CHECK(net_ipam_alloc(dir, "hull0", &s, "three", "10.90.0.3", c, &err) < 0);
 	CHECK_CONTAINS(err.msg, "outside");
 	CHECK(net_ipam_alloc(dir, "hull0", &s, "three", "10.89.0.1", c, &err) < 0);
-	CHECK(net_ipam_release(dir, "hull0", "one", &err) == 0);
+	int lock = -2;
+	CHECK(net_ipam_release(dir, "hull0", "one", &lock, &err) == 1);
+	CHECK(lock >= 0); /* held: another process cannot take the lock */
+	CHECK(fork_try_lock(dir, "hull0") == 1);
+	close(lock);
+	CHECK(fork_try_lock(dir, "hull0") == 0);
+	CHECK(net_ipam_release(dir, "hull0", "nobody", NULL, &err) == 1);
 	CHECK(net_ipam_count(dir, "hull0", &err) == 1);
 	CHECK(net_ipam_alloc(dir, "hull0", &s, "four", NULL, c, &err) == 0);
 	CHECK_STR(c, "10.89.0.2"); /* the released address comes back */

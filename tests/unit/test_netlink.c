@@ -25,7 +25,8 @@ static int put_cb(const struct nlattr *a, void *data)
 static void test_veth_message(void)
 {
 	static char buf[NET_MSG_SIZE];
-	struct nlmsghdr *nlh = net_msg_veth(buf, "hv1234", "eth0", 7);
+	static const uint8_t mac[6] = {0x02, 0x68, 10, 89, 0, 7};
+	struct nlmsghdr *nlh = net_msg_veth(buf, "hv1234", "eth0", 7, mac);
 	CHECK(nlh->nlmsg_type == RTM_NEWLINK);
 	CHECK(nlh->nlmsg_flags & NLM_F_CREATE);
 	CHECK(nlh->nlmsg_flags & NLM_F_EXCL);
@@ -51,6 +52,11 @@ static void test_veth_message(void)
 	}
 	CHECK(peer[IFLA_IFNAME] && strcmp(mnl_attr_get_str(peer[IFLA_IFNAME]), "eth0") == 0);
 	CHECK(peer[IFLA_NET_NS_FD] && mnl_attr_get_u32(peer[IFLA_NET_NS_FD]) == 7);
+	CHECK(peer[IFLA_ADDRESS] && mnl_attr_get_payload_len(peer[IFLA_ADDRESS]) == 6 &&
+	      memcmp(mnl_attr_get_payload(peer[IFLA_ADDRESS]), mac, 6) == 0);
+	uint8_t derived[6];
+	net_mac_of_ip4("10.89.0.7", derived);
+	CHECK(memcmp(derived, mac, 6) == 0);
 }
 
 static void test_hairpin_message(void)
