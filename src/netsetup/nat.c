@@ -2,6 +2,7 @@
  * ruleset generation, decides, and applies its whole change in one batch bound to that
  * generation; a concurrent change makes the kernel refuse it and the call starts over. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -142,6 +143,38 @@ static int check_bridge(const char *bridge, struct hull_err *err)
 	return 0;
 }
 
+/* The first character of a sysctl file, 0 when unreadable. */
+static char sysctl_get(const char *path)
+{
+	char cur[4] = "";
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, cur, sizeof(cur) - 1) > 0 ? cur[0] : 0;
+}
+
+/* With forwarding on, an interface with accept_ra=1 stops listening to router
+ * advertisements, and a host that got its IPv6 default route from one loses it when the
+ * route expires. Before hull turns forwarding on, every interface (and the default for new
+ * ones) that accepts RAs is moved to accept_ra=2, "accept even when forwarding": the host
+ * keeps the behaviour it had. */
+static int keep_router_advertisements(struct hull_err *err)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/sys/net/ipv6/conf");
+	if (d == NULL)
+		return hull_error(err, errno, "open /proc/sys/net/ipv6/conf");
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		char path[sizeof "/proc/sys/net/ipv6/conf//accept_ra" + sizeof e->d_name];
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "all") == 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/accept_ra", e->d_name);
+		if (sysctl_get(path) != '1')
+			continue;
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "2\n", 2) != 2)
+			return hull_error(err, errno, "write 2 to %s", path);
+	}
+	return 0;
+}
+
 /* Forwarding, and route_localnet on the bridge: a connection to 127.0.0.1:PORT that output
  * DNATs to a container leaves through the bridge with source 127.0.0.1, which the kernel
  * drops as a martian unless the bridge allows it (masquerade then rewrites the source). */
@@ -151,7 +184,9 @@ static int ensure_sysctls(const char *bridge, bool v6, struct hull_err *err)
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
 	if (sysctl_on("/proc/sys/net/ipv4/ip_forward", err) < 0 || sysctl_on(path, err) < 0)
 		return -1;
-	if (v6 && sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding", err) < 0)
+	const char *fwd6 = "/proc/sys/net/ipv6/conf/all/forwarding";
+	if (v6 && sysctl_get(fwd6) != '1' &&
+	    (keep_router_advertisements(err) < 0 || sysctl_on(fwd6, err) < 0))
 		return -1;
 	return 0;
 }

@@ -208,6 +208,21 @@ def test_taken_ip(h, ns):
     assert ns.hull("state", cid).rc != 0
 
 
+def test_ipv6_forwarding_keeps_router_advertisements(h, ns):
+    """Turning IPv6 forwarding on would make interfaces with accept_ra=1 ignore router
+    advertisements (and lose an RA-learned default route): hull moves them to 2 first."""
+    def sysctl(name):
+        return ns.sh("cat", f"/proc/sys/net/ipv6/conf/{name}").stdout.strip()
+    ns.sh("ip", "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1")
+    ns.sh("sysctl", "-qw", "net.ipv6.conf.uplink0.accept_ra=1")
+    ns.sh("sysctl", "-qw", "net.ipv6.conf.lo.accept_ra=0")
+    assert sysctl("all/forwarding") == "0" and sysctl("uplink0/accept_ra") == "1"
+    start(ns, net_bundle(h), "--net", "bridge")
+    assert sysctl("all/forwarding") == "1"
+    assert sysctl("uplink0/accept_ra") == "2" and sysctl("default/accept_ra") == "2"
+    assert sysctl("lo/accept_ra") == "0"
+
+
 def test_annotations_carry_the_request(h, ns):
     b = net_bundle(h, annotations={"org.hull.net.mode": "bridge",
                                    "org.hull.net.ip": "10.89.0.77"})
