@@ -341,6 +341,11 @@ int safe_create_in_root(int root_fd, const char *path, mode_t mode, dev_t dev, s
 
 int safe_mkdir_p_in_root(int root_fd, const char *path, mode_t mode, struct hull_err *err)
 {
+	/* Mostly the directory is there already (every entry of an image layer asks for its
+	 * parent): one lookup then, where the creating pass takes one per component. */
+	int found = resolve(root_fd, path, O_PATH | O_DIRECTORY);
+	if (found >= 0)
+		return found;
 	_cleanup_close_ int fd = safe_create_in_root(root_fd, path, S_IFDIR | mode, 0, err);
 	if (fd < 0)
 		return -1;

@@ -3,7 +3,12 @@
  * rootfs, never out of it), and the last component is made with *at() calls in that
  * parent's fd with O_EXCL/O_NOFOLLOW/AT_SYMLINK_NOFOLLOW, after whatever was there is
  * removed, so nothing is ever written through a symlink. Whiteouts follow image-spec
- * layer.md "Whiteouts": they hide what lower layers hold, never this layer's entries. */
+ * layer.md "Whiteouts": they hide what lower layers hold, never this layer's entries.
+ *
+ * In overlay mode (c->ovl, the image store) the layer goes alone into a directory of
+ * its own and the lower layers are not touched: a whiteout becomes overlayfs's 0/0
+ * character device, an opaque marker the directory's trusted.overlay.opaque=y
+ * (Documentation/filesystems/overlayfs.rst, "whiteouts and opaque directories"). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,12 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/safepath.h"
 #include "layer.h"
+
+/* overlayfs's own attributes: written by hull only, never taken from a layer, where
+ * one such as trusted.overlay.redirect would steer lookups of the merged tree. */
+#define OVL_XATTR_PREFIX "trusted.overlay."
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -61,6 +71,47 @@ static char *join(const char *dir, const char *name)
 	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
 }
 
+/* The directory an entry goes in, made when missing. */
+static int parent_dir(struct layer_ctx *c, const char *dir, struct hull_err *err)
+{
+	if (c->ovl != NULL)
+		return lower_mkdir(c, dir, err);
+	return safe_mkdir_p_in_root(c->root_fd, dir, 0755, err);
+}
+
+static int ovl_opaque(struct layer_ctx *c, const char *dir, struct hull_err *err)
+{
+	_cleanup_close_ int fd = lower_mkdir(c, dir, err);
+	return fd < 0 ? -1 : lower_set_opaque(fd, dir, err);
+}
+
+/* A whiteout over what this layer made itself (a directory it needed for a deeper
+ * entry): that stays, and only what lies below is hidden. */
+static int ovl_whiteout(struct layer_ctx *c, const char *dir, const char *hidden,
+			struct hull_err *err)
+{
+	_cleanup_close_ int pfd = lower_mkdir(c, dir, err);
+	if (pfd < 0)
+		return -1;
+	struct stat st;
+	if (fstatat(pfd, hidden, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (lower_is_whiteout(&st))
+			return 0;
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int fd =
+			    openat(pfd, hidden, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return hull_error(err, errno, "whiteout %s", hidden);
+			return lower_set_opaque(fd, hidden, err);
+		}
+		if (image_remove_tree(pfd, hidden, err) < 0)
+			return -1;
+	}
+	if (mknodat(pfd, hidden, S_IFCHR | 0600, makedev(0, 0)) < 0)
+		return hull_error(err, errno, "whiteout %s", hidden);
+	return 0;
+}
+
 static int opaque(struct layer_ctx *c, const char *dir, struct hull_err *err)
 {
 	_cleanup_close_ int pfd = safe_mkdir_p_in_root(c->root_fd, dir, 0755, err);
@@ -97,6 +148,8 @@ static int whiteout(struct layer_ctx *c, const char *path, const char *hidden, s
 		return hull_error(err, 0, "bad whiteout %s", path);
 	if (seen(c, victim))
 		return 0;
+	if (c->ovl != NULL)
+		return ovl_whiteout(c, dir, hidden, err);
 	_cleanup_close_ int pfd = safe_open_in_root(c->root_fd, dir, O_PATH | O_DIRECTORY, err);
 	if (pfd < 0 && err->code == ENOENT)
 		return hull_err_clear(err), 0;
@@ -123,7 +176,8 @@ static int map_owner(struct layer_ctx *c, struct archive_entry *e, uid_t *uid, g
 }
 
 /* xattrs go on after chown: chown clears security.capability (and setuid). */
-static int set_xattrs(int pfd, const char *base, struct archive_entry *e, struct hull_err *err)
+static int set_xattrs(struct layer_ctx *c, int pfd, const char *base, struct archive_entry *e,
+		      struct hull_err *err)
 {
 	const char *name;
 	const void *value;
@@ -136,6 +190,9 @@ static int set_xattrs(int pfd, const char *base, struct archive_entry *e, struct
 	if (path == NULL)
 		return hull_error(err, ENOMEM, "path");
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		if (c->ovl != NULL &&
+		    strncmp(name, OVL_XATTR_PREFIX, strlen(OVL_XATTR_PREFIX)) == 0)
+			continue;
 		if (lsetxattr(path, name, value, size, 0) < 0)
 			return hull_error(err, errno, "xattr %s on %s", name, base);
 	}
@@ -154,7 +211,7 @@ static int set_meta(struct layer_ctx *c, int pfd, const char *base, struct archi
 		return hull_error(err, errno, "chown %s", base);
 	if (type != AE_IFLNK && fchmodat(pfd, base, archive_entry_perm(e), 0) < 0)
 		return hull_error(err, errno, "chmod %s", base);
-	if (type != AE_IFLNK && set_xattrs(pfd, base, e, err) < 0)
+	if (type != AE_IFLNK && set_xattrs(c, pfd, base, e, err) < 0)
 		return -1;
 	struct timespec t[2] = {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
 				{archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
@@ -167,8 +224,8 @@ static int set_meta(struct layer_ctx *c, int pfd, const char *base, struct archi
 	return 0;
 }
 
-static int defer_dir_time(struct layer_ctx *c, const char *path, struct archive_entry *e,
-			  struct hull_err *err)
+int layer_defer_time(struct layer_ctx *c, const char *path, const struct timespec times[2],
+		     struct hull_err *err)
 {
 	if (c->n_dirs == c->cap_dirs) {
 		size_t cap = c->cap_dirs ? 2 * c->cap_dirs : 64;
@@ -182,12 +239,21 @@ static int defer_dir_time(struct layer_ctx *c, const char *path, struct archive_
 	d->path = strdup(path);
 	if (d->path == NULL)
 		return hull_error(err, ENOMEM, "layer");
-	d->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
-	d->times[0] = archive_entry_atime_is_set(e)
-			  ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
-			  : d->times[1];
+	d->times[0] = times[0];
+	d->times[1] = times[1];
 	c->n_dirs++;
 	return 0;
+}
+
+static int defer_dir_time(struct layer_ctx *c, const char *path, struct archive_entry *e,
+			  struct hull_err *err)
+{
+	struct timespec t[2];
+	t[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+	t[0] = archive_entry_atime_is_set(e)
+		   ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)}
+		   : t[1];
+	return layer_defer_time(c, path, t, err);
 }
 
 static int write_data(struct archive *a, int fd, struct archive_entry *e, const char *path,
@@ -225,6 +291,12 @@ static int make_hardlink(struct layer_ctx *c, int pfd, const char *base, const c
 	/* Resolved in the root and without following a last symlink: a link names what
 	 * the layer itself holds, never a host file such as /etc/shadow. */
 	_cleanup_close_ int t = safe_open_in_root(c->root_fd, clean, O_PATH | O_NOFOLLOW, err);
+	/* Overlay mode: a link to a file of a lower layer takes that file up into this
+	 * one first, as a link made in a mounted overlay would. */
+	if (t < 0 && err->code == ENOENT && c->ovl != NULL && c->ovl->n_lower > 0) {
+		hull_err_clear(err);
+		t = lower_copy_up(c, clean, err);
+	}
 	if (t < 0)
 		return hull_error_wrap(err, "hard link %s", base);
 	struct stat st;
@@ -292,21 +364,30 @@ int layer_apply_entry(struct layer_ctx *c, struct archive *a, struct archive_ent
 	if (dir == NULL)
 		return -1;
 	if (wh == IMAGE_WH_OPAQUE)
-		return opaque(c, dir, err);
+		return c->ovl ? ovl_opaque(c, dir, err) : opaque(c, dir, err);
 	if (mark_seen(c, path, err) < 0)
 		return -1;
 	if (strcmp(path, ".") == 0)
 		return apply_root(c, e, err);
-	_cleanup_close_ int pfd = safe_mkdir_p_in_root(c->root_fd, dir, 0755, err);
+	_cleanup_close_ int pfd = parent_dir(c, dir, err);
 	if (pfd < 0)
 		return hull_error_wrap(err, "%s", path);
 	struct stat st;
-	bool keep_dir = archive_entry_filetype(e) == AE_IFDIR &&
-			archive_entry_hardlink(e) == NULL &&
-			fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	bool is_dir = archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == NULL;
+	bool exists = fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool keep_dir = is_dir && exists && S_ISDIR(st.st_mode);
+	/* ".wh.NAME" then a directory NAME: the lower NAME is gone, this one is new. */
+	bool was_whiteout = c->ovl != NULL && exists && lower_is_whiteout(&st);
 	if (!keep_dir && image_remove_tree(pfd, base, err) < 0)
 		return -1;
-	return make_node(c, a, e, pfd, base, path, err) < 0 ? -1 : 0;
+	if (make_node(c, a, e, pfd, base, path, err) < 0)
+		return -1;
+	if (!(was_whiteout && is_dir))
+		return 0;
+	_cleanup_close_ int fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return hull_error(err, errno, "open %s", path);
+	return lower_set_opaque(fd, path, err);
 }
 
 int layer_finish(struct layer_ctx *c, struct hull_err *err)

@@ -18,6 +18,7 @@
 struct conv {
 	yajl_val cfg; /* the image config's "config" object, or NULL */
 	struct image_user user;
+	const struct image_config_opts *o; /* NULL: none */
 };
 
 static yajl_val cfg_array(yajl_val cfg, const char *key)
@@ -33,16 +34,25 @@ static void emit_strings(yajl_gen g, yajl_val arr)
 			json_str(g, YAJL_GET_STRING(arr->u.array.values[i]));
 }
 
+/* A command given to `run` replaces Cmd and keeps Entrypoint, as docker and podman do. */
 static void emit_args(yajl_gen g, const struct conv *c, yajl_val dflt)
 {
 	yajl_val ep = cfg_array(c->cfg, "Entrypoint"), cmd = cfg_array(c->cfg, "Cmd");
-	if ((ep == NULL || ep->u.array.len == 0) && (cmd == NULL || cmd->u.array.len == 0)) {
+	bool own = c->o != NULL && c->o->n_cmd > 0;
+	size_t n_ep = ep ? ep->u.array.len : 0, n_cmd = own   ? c->o->n_cmd
+							: cmd ? cmd->u.array.len
+							      : 0;
+	if (n_ep == 0 && n_cmd == 0) {
 		image_emit_json(g, dflt);
 		return;
 	}
 	yajl_gen_array_open(g);
 	emit_strings(g, ep);
-	emit_strings(g, cmd);
+	if (own)
+		for (size_t i = 0; i < c->o->n_cmd; i++)
+			json_str(g, c->o->cmd[i]);
+	else
+		emit_strings(g, cmd);
 	yajl_gen_array_close(g);
 }
 
@@ -100,7 +110,7 @@ static void emit_process(yajl_gen g, const struct conv *c, yajl_val proc)
 		yajl_val v = proc->u.object.values[i];
 		json_key(g, k);
 		if (strcmp(k, "terminal") == 0)
-			yajl_gen_bool(g, 0);
+			yajl_gen_bool(g, c->o != NULL && c->o->terminal);
 		else if (strcmp(k, "user") == 0)
 			emit_user(g, c);
 		else if (strcmp(k, "args") == 0)
@@ -127,6 +137,21 @@ static void emit_annotations(yajl_gen g, const struct conv *c)
 				     YAJL_GET_STRING(labels->u.object.values[i]));
 	if (stop != NULL)
 		json_key_str(g, "org.opencontainers.image.stopSignal", stop);
+	for (const char *const *a = c->o ? c->o->annotations : NULL; a && a[0] && a[1]; a += 2)
+		json_key_str(g, a[0], a[1]);
+	yajl_gen_map_close(g);
+}
+
+static void emit_root_writable(yajl_gen g, yajl_val root)
+{
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < root->u.object.len; i++) {
+		json_key(g, root->u.object.keys[i]);
+		if (strcmp(root->u.object.keys[i], "readonly") == 0)
+			yajl_gen_bool(g, 0);
+		else
+			image_emit_json(g, root->u.object.values[i]);
+	}
 	yajl_gen_map_close(g);
 }
 
@@ -142,6 +167,8 @@ static char *emit_config(const struct conv *c, yajl_val dflt)
 		json_key(g, k);
 		if (strcmp(k, "process") == 0 && YAJL_IS_OBJECT(v))
 			emit_process(g, c, v);
+		else if (strcmp(k, "root") == 0 && YAJL_IS_OBJECT(v) && c->o && c->o->writable)
+			emit_root_writable(g, v);
 		else
 			image_emit_json(g, v);
 	}
@@ -168,9 +195,10 @@ static char *read_account_file(int root_fd, const char *path)
 	return buf;
 }
 
-static char *convert(yajl_val img, yajl_val dflt, int root_fd, struct hull_err *err)
+static char *convert(yajl_val img, yajl_val dflt, int root_fd, const struct image_config_opts *o,
+		     struct hull_err *err)
 {
-	struct conv c = {.cfg = json_get(img, "config")};
+	struct conv c = {.cfg = json_get(img, "config"), .o = o};
 	_cleanup_free_ char *passwd = read_account_file(root_fd, "/etc/passwd");
 	_cleanup_free_ char *group = read_account_file(root_fd, "/etc/group");
 	if (image_resolve_user(image_json_str(c.cfg, "User"), passwd, group, &c.user, err) < 0)
@@ -183,13 +211,19 @@ static char *convert(yajl_val img, yajl_val dflt, int root_fd, struct hull_err *
 char *image_runtime_config(const char *image_config, const char *default_config, int root_fd,
 			   struct hull_err *err)
 {
+	return image_container_config(image_config, default_config, root_fd, NULL, err);
+}
+
+char *image_container_config(const char *image_config, const char *default_config, int root_fd,
+			     const struct image_config_opts *o, struct hull_err *err)
+{
 	yajl_val img = json_parse(image_config, err);
 	yajl_val dflt = img ? json_parse(default_config, err) : NULL;
 	char *out = NULL;
 	if (img == NULL || dflt == NULL || !YAJL_IS_OBJECT(dflt))
 		hull_error_wrap(err, "image config");
 	else
-		out = convert(img, dflt, root_fd, err);
+		out = convert(img, dflt, root_fd, o, err);
 	yajl_tree_free(img);
 	yajl_tree_free(dflt);
 	return out;

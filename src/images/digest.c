@@ -82,6 +82,17 @@ int image_hash_check(struct image_hash *h, const char *digest, const char *what,
 	return 0;
 }
 
+int image_sha256_hex(const void *buf, size_t len, char *out, struct hull_err *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n * 2 != IMAGE_DIGEST_HEX)
+		return hull_error(err, 0, "sha256 failed");
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 int image_check_digest(const void *buf, size_t len, const char *digest, const char *what,
 		       struct hull_err *err)
 {

@@ -21,6 +21,9 @@ int image_hash_check(struct image_hash *h, const char *digest, const char *what,
 		     struct hull_err *err);
 void image_hash_free(struct image_hash *h);
 
+/* The SHA-256 of len bytes as hex into out (IMAGE_DIGEST_HEX + 1 bytes). */
+int image_sha256_hex(const void *buf, size_t len, char *out, struct hull_err *err);
+
 /* Read a JSON blob whole; digest (may be NULL: not checked) and size (-1: unknown)
  * checked before it is returned. */
 int image_read_blob(int dir_fd, const char *path, const char *digest, int64_t size, char **text,
@@ -39,6 +42,24 @@ const char *image_json_str(yajl_val obj, const char *key);
  * directories, regular files and symlinks, every path resolved inside dir_fd. */
 int image_extract_archive(const char *file, int dir_fd, struct hull_err *err);
 
+/* image_open_lazy: extract layer i's blob from the archive unless it is there. */
+int image_fetch_layer(const struct image *img, size_t i, struct hull_err *err);
+
 /* Pick the image from an OCI layout / a docker-archive in img->dir_fd. */
 int image_pick_oci(struct image *img, const char *ref, struct hull_err *err);
 int image_pick_docker(struct image *img, const char *ref, struct hull_err *err);
+
+/* ---- the store's own pieces ---- */
+
+/* A set of names (layer keys); the store sorts it for bsearch. */
+struct image_keyset {
+	char **keys;
+	size_t n;
+};
+int image_keyset_add(struct image_keyset *k, const char *key, struct hull_err *err);
+/* Add the layers named by every container's image.json (overlay.c). */
+int image_container_layers(struct image_store *s, struct image_keyset *used, struct hull_err *err);
+/* Remove refs/ *.tmp-* a writer that died left (store_record.c). */
+int image_record_sweep_tmp(struct image_store *s, struct hull_err *err);
+/* A JSON text written whole into dir_fd/name: a temporary file renamed into place. */
+int image_write_json_at(int dir_fd, const char *name, const char *text, struct hull_err *err);

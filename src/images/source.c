@@ -17,6 +17,18 @@
 #include "common/safepath.h"
 #include "internal.h"
 
+/* image_open_lazy leaves bigger files in the archive: no manifest, index or config
+ * is anywhere near this, and a layer that small costs nothing to copy. */
+#define LAZY_MAX (1 << 20)
+
+/* Which entries of an archive to extract. */
+struct extract_filter {
+	const char *only; /* just this path (clean), or NULL for all */
+	int64_t max_size; /* regular files bigger than this stay in the archive; -1: none */
+	bool missing;	  /* only what is not extracted yet */
+	size_t skipped;	  /* how many stayed for their size */
+};
+
 const char *image_json_str(yajl_val obj, const char *key)
 {
 	yajl_val v = obj ? yajl_tree_get(obj, (const char *[]){key, NULL}, yajl_t_string) : NULL;
@@ -78,14 +90,28 @@ static int split_parent(int dir_fd, const char *path, const char **base, struct 
 	return safe_mkdir_p_in_root(dir_fd, parent, 0700, err);
 }
 
+static bool wanted(struct extract_filter *f, int dir_fd, const char *path, struct archive_entry *e)
+{
+	if (f->missing)
+		return faccessat(dir_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0;
+	if (f->only != NULL)
+		return strcmp(path, f->only) == 0;
+	if (f->max_size >= 0 && archive_entry_filetype(e) == AE_IFREG &&
+	    archive_entry_size(e) > f->max_size) {
+		f->skipped++;
+		return false;
+	}
+	return true;
+}
+
 static int extract_entry(struct archive *a, struct archive_entry *e, int dir_fd,
-			 struct hull_err *err)
+			 struct extract_filter *f, struct hull_err *err)
 {
 	_cleanup_free_ char *path = image_clean_path(archive_entry_pathname(e), err);
 	if (path == NULL)
 		return -1;
 	mode_t type = archive_entry_filetype(e);
-	if (strcmp(path, ".") == 0)
+	if (strcmp(path, ".") == 0 || !wanted(f, dir_fd, path, e))
 		return 0;
 	if (type == AE_IFDIR)
 		return close(safe_mkdir_p_in_root(dir_fd, path, 0700, err)) < 0 ? -1 : 0;
@@ -107,7 +133,8 @@ static int extract_entry(struct archive *a, struct archive_entry *e, int dir_fd,
 	return copy_data(a, fd, path, err);
 }
 
-int image_extract_archive(const char *file, int dir_fd, struct hull_err *err)
+static int extract_filtered(const char *file, int dir_fd, struct extract_filter *f,
+			    struct hull_err *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -122,7 +149,7 @@ int image_extract_archive(const char *file, int dir_fd, struct hull_err *err)
 		return ret;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		if (extract_entry(a, e, dir_fd, err) < 0) {
+		if (extract_entry(a, e, dir_fd, f, err) < 0) {
 			ret = hull_error_wrap(err, "%s", file);
 			break;
 		}
@@ -133,8 +160,41 @@ int image_extract_archive(const char *file, int dir_fd, struct hull_err *err)
 	return ret;
 }
 
+int image_extract_archive(const char *file, int dir_fd, struct hull_err *err)
+{
+	struct extract_filter all = {.max_size = -1};
+	return extract_filtered(file, dir_fd, &all, err);
+}
+
+static bool readable(const struct image *img, const char *path)
+{
+	struct hull_err ignored = {0};
+	int fd = safe_open_in_root(img->dir_fd, path, O_RDONLY | O_CLOEXEC, &ignored);
+	hull_err_clear(&ignored);
+	return fd >= 0 && close(fd) == 0;
+}
+
+int image_fetch_layer(const struct image *img, size_t i, struct hull_err *err)
+{
+	const char *path = img->layers[i].path;
+	if (img->archive == NULL || readable(img, path))
+		return 0;
+	_cleanup_free_ char *clean = image_clean_path(path, err);
+	if (clean == NULL)
+		return -1;
+	struct extract_filter one = {.only = clean, .max_size = -1};
+	if (extract_filtered(img->archive, img->dir_fd, &one, err) < 0)
+		return -1;
+	if (readable(img, path))
+		return 0;
+	/* A link to a blob elsewhere in the archive (docker save links repeated layers):
+	 * take out everything still missing. */
+	struct extract_filter rest = {.max_size = -1, .missing = true};
+	return extract_filtered(img->archive, img->dir_fd, &rest, err);
+}
+
 static int open_archive(struct image *img, const char *source, const char *tmp_parent,
-			struct hull_err *err)
+			struct extract_filter *f, struct hull_err *err)
 {
 	char *tmpl;
 	if (asprintf(&tmpl, "%s/.hull-image-XXXXXX", tmp_parent) < 0)
@@ -148,7 +208,7 @@ static int open_archive(struct image *img, const char *source, const char *tmp_p
 	img->dir_fd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img->dir_fd < 0)
 		return hull_error(err, errno, "open %s", tmpl);
-	return image_extract_archive(source, img->dir_fd, err);
+	return extract_filtered(source, img->dir_fd, f, err);
 }
 
 static bool has_file(int dir_fd, const char *name)
@@ -157,7 +217,7 @@ static bool has_file(int dir_fd, const char *name)
 }
 
 static int open_source(struct image *img, const char *source, const char *ref,
-		       const char *tmp_parent, struct hull_err *err)
+		       const char *tmp_parent, struct extract_filter *f, struct hull_err *err)
 {
 	struct stat st;
 	if (stat(source, &st) < 0)
@@ -166,7 +226,7 @@ static int open_source(struct image *img, const char *source, const char *ref,
 		img->dir_fd = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (img->dir_fd < 0)
 			return hull_error(err, errno, "image %s", source);
-	} else if (open_archive(img, source, tmp_parent, err) < 0) {
+	} else if (open_archive(img, source, tmp_parent, f, err) < 0) {
 		return -1;
 	}
 	if (has_file(img->dir_fd, "index.json")) {
@@ -183,19 +243,43 @@ static int open_source(struct image *img, const char *source, const char *ref,
 			  source);
 }
 
-int image_open(const char *source, const char *ref, const char *tmp_parent, struct image **out,
-	       struct hull_err *err)
+static int open_filtered(const char *source, const char *ref, const char *tmp_parent,
+			 struct extract_filter *f, struct image **out, struct hull_err *err)
 {
 	struct image *img = calloc(1, sizeof *img);
 	if (img == NULL)
 		return hull_error(err, ENOMEM, "image");
 	img->dir_fd = -1;
-	if (open_source(img, source, ref, tmp_parent, err) < 0) {
+	if (open_source(img, source, ref, tmp_parent, f, err) < 0) {
 		image_free(img);
 		return hull_error_wrap(err, "image %s", source);
 	}
 	*out = img;
 	return 0;
+}
+
+int image_open(const char *source, const char *ref, const char *tmp_parent, struct image **out,
+	       struct hull_err *err)
+{
+	struct extract_filter all = {.max_size = -1};
+	return open_filtered(source, ref, tmp_parent, &all, out, err);
+}
+
+int image_open_lazy(const char *source, const char *ref, const char *tmp_parent, struct image **out,
+		    struct hull_err *err)
+{
+	struct extract_filter small = {.max_size = LAZY_MAX};
+	int r = open_filtered(source, ref, tmp_parent, &small, out, err);
+	/* A manifest or config left in the archive (a huge one): read it all after all. */
+	if (r < 0 && small.skipped > 0 && err->code == ENOENT) {
+		hull_err_clear(err);
+		return image_open(source, ref, tmp_parent, out, err);
+	}
+	if (r == 0 && small.skipped > 0 && ((*out)->archive = realpath(source, NULL)) == NULL) {
+		image_free(*out);
+		return hull_error(err, errno, "image %s", source);
+	}
+	return r;
 }
 
 void image_free(struct image *img)
@@ -217,6 +301,7 @@ void image_free(struct image *img)
 		free(img->layers[i].diff_id);
 	}
 	free(img->layers);
+	free(img->archive);
 	free(img->ref);
 	free(img->manifest);
 	free(img->manifest_digest);

@@ -53,6 +53,18 @@ static int store(const struct cli_opt *opt, const char *value, struct hull_err *
 	return 0;
 }
 
+/* "-it": short flags run together, as docker and podman take them; only when every
+ * letter is a flag (a long name such as -bundle was looked up first). */
+static bool short_flags(const struct cli_opt *opts, const char *arg)
+{
+	for (const char *c = arg; *c; c++) {
+		const struct cli_opt *opt = find_short(opts, *c);
+		if (opt == NULL || opt->kind != CLI_FLAG)
+			return false;
+	}
+	return arg[0] != '\0';
+}
+
 /* One argument starting with '-': returns how many argv entries it consumed, or -1. */
 static int parse_one(const struct cli_opt *opts, int argc, char **argv, int i, struct hull_err *err)
 {
@@ -62,6 +74,11 @@ static int parse_one(const struct cli_opt *opts, int argc, char **argv, int i, s
 	const struct cli_opt *opt = find_long(opts, arg, len);
 	if (opt == NULL && argv[i][1] != '-' && len == 1)
 		opt = find_short(opts, arg[0]);
+	if (opt == NULL && argv[i][1] != '-' && eq == NULL && short_flags(opts, arg)) {
+		for (const char *c = arg; *c; c++)
+			store(find_short(opts, *c), NULL, err);
+		return 1;
+	}
 	if (opt == NULL)
 		return hull_error(err, 0, "unknown option: %s", argv[i]);
 	if (eq != NULL)

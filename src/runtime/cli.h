@@ -12,6 +12,7 @@ struct hull_globals {
 	bool log_json;
 	bool debug;
 	bool systemd_cgroup;
+	bool as_hull_vm; /* invoked as hull-vm: every container runs in a micro-VM */
 };
 
 /* Every command: argv[0] is the command name; returns 0, or <0 with err set, or a

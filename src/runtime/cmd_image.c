@@ -14,9 +14,11 @@
 #include "cli.h"
 #include "common/cleanup.h"
 #include "images/images.h"
+#include "runtime.h"
 #include "spec.h"
 
-#define MAX_MAPS 32
+#define MAX_MAPS	  32
+#define IMAGE_SUBCOMMANDS "unpack, inspect, ls, rm, prune"
 
 struct unpack_opts {
 	const char *ref;
@@ -156,12 +158,18 @@ static int cmd_inspect(int argc, char **argv, struct hull_err *err)
 
 int cmd_image(const struct hull_globals *g, int argc, char **argv, struct hull_err *err)
 {
-	(void)g;
 	if (argc < 2)
-		return hull_error(err, 0, "image: want a subcommand: unpack, inspect");
+		return hull_error(err, 0, "image: want a subcommand: " IMAGE_SUBCOMMANDS);
 	if (strcmp(argv[1], "unpack") == 0)
 		return cmd_unpack(argc - 1, argv + 1, err);
 	if (strcmp(argv[1], "inspect") == 0)
 		return cmd_inspect(argc - 1, argv + 1, err);
-	return hull_error(err, 0, "image: unknown subcommand \"%s\" (unpack, inspect)", argv[1]);
+	if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "list") == 0)
+		return cmd_image_ls(g, argc - 1, argv + 1, err);
+	if (strcmp(argv[1], "rm") == 0)
+		return cmd_image_rm(g, argc - 1, argv + 1, err);
+	if (strcmp(argv[1], "prune") == 0)
+		return cmd_image_prune(g, argc - 1, argv + 1, err);
+	return hull_error(err, 0, "image: unknown subcommand \"%s\" (" IMAGE_SUBCOMMANDS ")",
+			  argv[1]);
 }

@@ -254,7 +254,8 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (spec_load(o->bundle ? o->bundle : ".", &c->spec, raw, err) < 0)
 		return -1;
 	c->have_spec = true;
-	if (check_terminal(&c->spec, o, err) < 0 || check_cgroup_driver(c->g, err) < 0)
+	if (check_terminal(&c->spec, o, err) < 0 || check_cgroup_driver(c->g, err) < 0 ||
+	    vm_mode_plan(&c->spec, c->g->as_hull_vm, &c->vm, err) < 0)
 		return -1;
 	c->root_fd = state_root_open(c->g->root, err);
 	if (c->root_fd < 0)
@@ -290,6 +291,7 @@ static int create_spawn(struct container *c, const struct create_opts *o, struct
 			       .preserve_fds = o->preserve_fds,
 			       .parent = getpid(),
 			       .pty_to_parent = o->foreground && o->console_socket == NULL,
+			       .vm = &c->vm,
 			       .close_fds = {-1, -1, -1, -1}};
 	if (plan_namespaces(&c->spec, &ctx, err) < 0)
 		return -1;

@@ -143,7 +143,10 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	struct hull_err spec_err = {0};
 	bool have_spec = container_load_spec(c, &spec_err) == 0;
 	hull_err_clear(&spec_err);
-	if (network_teardown(c, err) < 0 || state_dir_remove(c->root_fd, c->st.id, err) < 0)
+	/* The image root (run --image) goes before the state: a failed unmount leaves the
+	 * container for another `delete` to finish. */
+	if (network_teardown(c, err) < 0 || image_run_remove(c->g, c->st.id, true, err) < 0 ||
+	    state_dir_remove(c->root_fd, c->st.id, err) < 0)
 		return -1;
 	if (have_spec && c->st.created_ok) {
 		_cleanup_free_ char *state = state_oci_json(&c->st, "stopped", false);

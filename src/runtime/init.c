@@ -35,6 +35,7 @@ struct init_run {
 	int proc_fd_dir; /* the host's /proc/<pid>/fd, to reopen the fifo after pivot_root */
 	char *exe;
 	char **env;
+	struct vm_init vm;
 	char state_json[8192];	 /* for createContainer hooks: "creating" */
 	char created_json[8192]; /* for startContainer hooks: "created" */
 };
@@ -148,6 +149,11 @@ static int setup_rootfs(struct init_run *r, struct hull_err *err)
 static int setup_process(struct init_run *r, struct hull_err *err)
 {
 	const struct oci_process *p = &r->spec->process;
+	/* The process runs in the guest; the VMM packs the rootfs while it is still root. */
+	if (r->ctx->vm->on)
+		return vm_init_build(r->ctx->vm, r->spec, &r->vm, err) < 0
+			   ? -1
+			   : vm_init_drop_privileges(err);
 	if (process_apply_limits(p, err) < 0 || process_set_exec_labels(p, err) < 0)
 		return -1;
 	return process_prepare(p, &r->spec->linux_cfg, &r->exe, &r->env, err);
@@ -177,6 +183,8 @@ static int init_setup(struct init_run *r, struct hull_err *err)
 	if (r->proc_fd_dir < 0)
 		return hull_error(err, errno, "open /proc/self/fd");
 	int console_fd = ctx->pty_to_parent ? -1 : ctx->console_fd;
+	if (ctx->vm->on && vm_init_open(ctx->vm, r->spec, &r->vm, err) < 0)
+		return -1;
 	if (setup_rootfs(r, err) < 0 ||
 	    console_hand_over(&r->spec->process, console_fd, ctx->sync_fd, err) < 0 ||
 	    setup_process(r, err) < 0)
@@ -211,6 +219,8 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx)
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);
 	}
+	if (ctx->vm->on)
+		vm_init_run(ctx->vm, &r.vm);
 	if (process_seccomp_last(&r.spec->process, &r.spec->linux_cfg, &err) < 0) {
 		fprintf(stderr, "hull: %s\n", hull_err_text(&err));
 		_exit(1);

@@ -5,6 +5,7 @@
 
 #include "common/cgroup_view.h"
 #include "common/oci.h"
+#include "vm_mode.h"
 
 struct init_ctx {
 	const struct oci_spec *spec;
@@ -18,5 +19,6 @@ struct init_ctx {
 	unsigned long clone_flags;   /* namespaces clone() already made */
 	unsigned long unshare_flags; /* made by init after joining the `path` ones */
 	struct cgroup_view cgroups;
-	int close_fds[4]; /* the parent's fds init must not keep (locks, sockets) */
+	int close_fds[4];	  /* the parent's fds init must not keep (locks, sockets) */
+	const struct vm_plan *vm; /* micro-VM mode when vm->on */
 };

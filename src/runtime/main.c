@@ -94,6 +94,8 @@ int main(int argc, char **argv)
 		return help ? 0 : 1;
 	}
 	g.log_json = strcmp(log_format, "json") == 0;
+	const char *slash = strrchr(argv[0], '/');
+	g.as_hull_vm = strcmp(slash ? slash + 1 : argv[0], "hull-vm") == 0;
 	if (log_open(g.log, g.log_json, g.debug, &err) < 0)
 		return fail(&err);
 	const char *name = argv[first];

@@ -191,16 +191,18 @@ char *process_find_executable(const struct oci_process *p, struct hull_err *err)
 		}
 		return strdup(name);
 	}
-	const char *dirs = env_path(p);
-	while (*dirs) {
-		size_t len = strcspn(dirs, ":");
+	/* An empty entry (leading, trailing, "::" or all of PATH) is the current directory,
+	 * as execvp(3) takes it. */
+	for (const char *dir = env_path(p);; dir += strcspn(dir, ":") + 1) {
+		size_t len = strcspn(dir, ":");
 		char *cand = NULL;
-		if (asprintf(&cand, "%.*s/%s", (int)len, len ? dirs : ".", name) < 0)
+		if (asprintf(&cand, "%.*s/%s", len ? (int)len : 1, len ? dir : ".", name) < 0)
 			break;
 		if (is_executable_file(cand))
 			return cand;
 		free(cand);
-		dirs += len + (dirs[len] == ':');
+		if (dir[len] == '\0')
+			break;
 	}
 	hull_error(err, 0, "process.args[0]: exec \"%s\": executable file not found in $PATH",
 		   name);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "common/err.h"
 #include "common/oci.h"
+#include "vm_mode.h"
 
 /* --- state.c: one directory per container under --root, locked with flock(2) --- */
 
@@ -109,6 +110,7 @@ struct container {
 	struct cgroup *cg;
 	pid_t pid;	/* the init, while we are its parent (create, run) */
 	int pty_master; /* foreground run with a terminal, else -1 */
+	struct vm_plan vm;
 };
 
 int container_create(const struct hull_globals *g, const struct create_opts *o, struct container *c,
@@ -128,6 +130,28 @@ void container_close(struct container *c);
 /* "cannot VERB container ID: container not running": runc's words, which containerd's
  * shim matches to tell a finished container from a failure. */
 int container_not_running(const char *verb, const char *id, struct hull_err *err);
+
+/* --- image_run.c: `run --image`, over the image store of src/images --- */
+struct image_run {
+	const char *image; /* SOURCE[:REF] */
+	char **cmd;	   /* replaces the image's Cmd when n_cmd > 0 */
+	int n_cmd;
+	bool terminal; /* -t */
+};
+/* Store the image (or find it stored), make the container's directory in the store
+ * with its overlay root and config.json; *bundle gets that directory (malloc'd) and
+ * *lock_fd its lock, to hold until the create is done. */
+int image_run_prepare(const struct hull_globals *g, const char *id, const struct image_run *o,
+		      char **bundle, int *lock_fd, struct hull_err *err);
+/* Undo image_run_prepare after the create failed. */
+void image_run_abort(const struct hull_globals *g, const char *id, int lock_fd);
+/* Unmount and remove the image root of container id; 1 when it has none. Without
+ * wait, a `run` still making it is an EBUSY error. */
+int image_run_remove(const struct hull_globals *g, const char *id, bool wait, struct hull_err *err);
+/* `image ls`, `image rm`, `image prune` (cmd_image_store.c). */
+int cmd_image_ls(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_image_rm(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
+int cmd_image_prune(const struct hull_globals *g, int argc, char **argv, struct hull_err *err);
 
 /* --- network*.c: the container's network (src/netsetup underneath) --- */
 /* Before clone(): decide, allocate and save the plan in the state dir; may change the

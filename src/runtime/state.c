@@ -32,6 +32,11 @@ int state_validate_id(const char *id, struct hull_err *err)
 			    id);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return hull_error(err, 0, "invalid container id \"%s\"", id);
+	/* --root/images is the image store (run --image). */
+	if (strcmp(id, "images") == 0)
+		return hull_error(err, 0,
+				  "invalid container id \"images\": the name of hull's image store "
+				  "in --root");
 	return 0;
 }
 

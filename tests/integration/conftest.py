@@ -282,6 +282,17 @@ def cgroup_dir_for(line):
     return None
 
 
+def image_store_leaks(store):
+    """--root/images (run --image) may keep layers and records; a container directory,
+    a temporary directory or a half-written record left in it is a leak."""
+    leaks = [("image container", p) for p in sorted((store / "containers").glob("*"))]
+    for sub in ("layers", "refs", "tmp"):
+        for p in sorted((store / sub).glob("*")):
+            if sub == "tmp" or ".tmp" in p.name:
+                leaks.append(("image store temp", p))
+    return leaks
+
+
 class ConsoleSocket:
     """A --console-socket server: receives the pty master over SCM_RIGHTS and keeps
     reading the container's output from it until the container's side closes."""
@@ -503,7 +514,9 @@ class Harness:
         ids = list(self.ids)
         leaks = []
         for e in self.root.iterdir() if self.root.exists() else ():
-            if e.is_dir() or any(i in e.name for i in ids):
+            if e.name == "images" and e.is_dir():
+                leaks += image_store_leaks(e)
+            elif e.is_dir() or any(i in e.name for i in ids):
                 leaks.append(("state", e))
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             fields = line.split(" ")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import BUSYBOX, HULL_BIN, PROBE_BIN, REPO
-from test_vm_cgroup_v2 import case_log, why_not
+from test_vm_cgroup_v2 import check_case, why_not
 
 sys.path.insert(0, str(REPO / "tests" / "vm"))
 import vmrun  # noqa: E402
@@ -35,10 +35,4 @@ def vm(tmp_path_factory):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_ops_v2(vm, name):
-    r = vm.by_name().get(name)
-    if r is None:
-        pytest.fail(f"the guest printed no result for {name} "
-                    f"({vm.problem() or 'the run was complete'})\n{vm.tail(30)}")
-    if r.status == "SKIP":
-        pytest.skip(r.detail)
-    assert r.status == "PASS", f"{r.detail}\n--- guest log:\n{case_log(vm, name)}"
+    check_case(vm, name)

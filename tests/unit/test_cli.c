@@ -49,6 +49,28 @@ static void test_short_and_single_dash_long(void)
 	free(p.env.items);
 }
 
+/* "-it" as docker and podman take it: every letter a flag; else an unknown option. */
+static void test_short_flags_together(void)
+{
+	bool i = false, t = false;
+	const char *v = NULL;
+	const struct cli_opt opts[] = {{"interactive", 'i', CLI_FLAG, &i},
+				       {"tty", 't', CLI_FLAG, &t},
+				       {"value", 'v', CLI_STRING, &v},
+				       {0}};
+	char *argv[] = {"run", "-it", "id", NULL};
+	struct hull_err err = {0};
+	int first = 0;
+	CHECK(cli_parse(opts, 3, argv, &first, &err) == 0);
+	CHECK(i && t && first == 2);
+	char *with_value[] = {"run", "-tv", "x", "id", NULL};
+	CHECK(cli_parse(opts, 4, with_value, &first, &err) < 0);
+	CHECK_CONTAINS(err.msg, "-tv");
+	char *unknown[] = {"run", "-tz", "id", NULL};
+	CHECK(cli_parse(opts, 3, unknown, &first, &err) < 0);
+	hull_err_clear(&err);
+}
+
 static void test_double_dash_ends_options(void)
 {
 	char *argv[] = {"exec", "-d", "--", "-not-an-option", NULL};
@@ -101,6 +123,9 @@ static void test_container_ids(void)
 	CHECK_CONTAINS(err.msg, "invalid container id");
 	CHECK(state_validate_id("a/b", &err) < 0);
 	CHECK(state_validate_id("sp ace", &err) < 0);
+	CHECK(state_validate_id("images", &err) < 0); /* --root/images: the image store */
+	CHECK_CONTAINS(err.msg, "image store");
+	CHECK(state_validate_id("images2", &err) == 0);
 	hull_err_clear(&err);
 }
 
@@ -108,6 +133,7 @@ int main(void)
 {
 	RUN(test_long_forms_with_space_and_equals);
 	RUN(test_short_and_single_dash_long);
+	RUN(test_short_flags_together);
 	RUN(test_double_dash_ends_options);
 	RUN(test_errors_name_the_option);
 	RUN(test_expect_args);

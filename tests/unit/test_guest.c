@@ -1,0 +1,633 @@
+/* hull-guest-init's parts that run without being PID 1 (src/guest/): the control protocol,
+ * the PATH search, and the main process's set-up and exec in forked children. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "guest/guest.h"
+#include "microvm/virtio.h"
+#include "unit.h"
+
+static int ctl(const char *line, struct guest_ctl *c)
+{
+	return guest_ctl_parse(line, strlen(line), c);
+}
+
+static void test_ctl_parse(void)
+{
+	struct guest_ctl c;
+	CHECK(ctl("signal 15", &c) == 0 && c.kind == GUEST_CTL_SIGNAL && c.signal == 15);
+	CHECK(ctl("signal 64", &c) == 0 && c.signal == 64);
+	CHECK(ctl("winsize 24 80", &c) == 0 && c.kind == GUEST_CTL_WINSIZE && c.rows == 24 &&
+	      c.cols == 80);
+	CHECK(ctl("winsize 0 65535", &c) == 0 && c.rows == 0 && c.cols == 65535);
+	CHECK(ctl("eof", &c) == 0 && c.kind == GUEST_CTL_EOF);
+	const char *bad[] = {"signal 0",
+			     "signal 65",
+			     "signal 015",
+			     "signal 9 ",
+			     "signal",
+			     "signal ",
+			     "signal -9",
+			     "signal 9x",
+			     "winsize 24",
+			     "winsize 24 80 1",
+			     "winsize 65536 1",
+			     "winsize 24  80",
+			     "winsize 24 080",
+			     "kill 9",
+			     "",
+			     "SIGNAL 9",
+			     "signal 1234567",
+			     "eof ",
+			     " eof",
+			     "EOF",
+			     "eof\r",
+			     "eo",
+			     "eofx",
+			     "eof 1",
+			     "ready"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (ctl(bad[i], &c) == 0)
+			printf("#   accepted \"%s\"\n", bad[i]);
+		CHECK(ctl(bad[i], &c) < 0);
+	}
+}
+
+/* What the guest sends, read by the VMM's own parser (src/microvm/control.c). */
+static void test_guest_lines_parse_on_host(void)
+{
+	CHECK_STR(GUEST_CTL_READY, "ready\n");
+	char line[32];
+	size_t n = strlen(GUEST_CTL_READY);
+	snprintf(line, sizeof line, "%.*s", (int)n - 1, GUEST_CTL_READY);
+	struct vm_control_status st = {0};
+	vm_control_parse_line(line, &st);
+	CHECK(st.ready && !st.have);
+	n = guest_report_format(W_EXITCODE(42, 0), line, sizeof line);
+	CHECK(n > 0 && line[n - 1] == '\n');
+	line[n - 1] = '\0';
+	vm_control_parse_line(line, &st);
+	CHECK(st.have && st.exited && st.code == 42);
+}
+
+struct seen {
+	char lines[8][200];
+	int n;
+};
+
+static void collect(void *ctx, const char *line, size_t len)
+{
+	struct seen *s = ctx;
+	if (s->n < 8)
+		snprintf(s->lines[s->n++], sizeof s->lines[0], "%.*s", (int)len, line);
+}
+
+static void test_lines(void)
+{
+	struct guest_lines l = {0};
+	struct seen s = {0};
+	guest_lines_feed(&l, "sig", 3, collect, &s);
+	CHECK(s.n == 0);
+	guest_lines_feed(&l, "nal 9\nwinsize 1 2\n\nsignal", 24, collect, &s);
+	CHECK(s.n == 3);
+	CHECK_STR(s.lines[0], "signal 9");
+	CHECK_STR(s.lines[1], "winsize 1 2");
+	CHECK_STR(s.lines[2], "");
+	char big[300];
+	memset(big, 'x', sizeof big);
+	guest_lines_feed(&l, big, sizeof big, collect, &s); /* "signal" + 300 x: overlong */
+	guest_lines_feed(&l, "\nsignal 2\n", 10, collect, &s);
+	CHECK(s.n == 4);
+	CHECK_STR(s.lines[3], "signal 2");
+}
+
+static void test_report_format(void)
+{
+	char buf[32];
+	CHECK(guest_report_format(W_EXITCODE(0, 0), buf, sizeof buf) == 7);
+	CHECK_STR(buf, "exit 0\n");
+	guest_report_format(W_EXITCODE(255, 0), buf, sizeof buf);
+	CHECK_STR(buf, "exit 255\n");
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	kill(pid, SIGKILL);
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(guest_report_format(st, buf, sizeof buf) == 11);
+	CHECK_STR(buf, "signaled 9\n");
+	CHECK(guest_exec_status(ENOENT) == 127);
+	CHECK(guest_exec_status(EACCES) == 126 && guest_exec_status(ENOEXEC) == 126);
+}
+
+static char tmp[] = "/tmp/hull-guest-XXXXXX";
+
+static void put(const char *rel, const char *content, mode_t mode)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", tmp, rel);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fputs(content, f);
+		fclose(f);
+	}
+	chmod(path, mode);
+}
+
+static void test_find_executable(void)
+{
+	char *env[] = {"A=1", "PATH=/x:/y", NULL}, *noenv[] = {"A=1", NULL};
+	CHECK_STR(guest_env_path(env), "/x:/y");
+	CHECK_STR(guest_env_path(noenv), GUEST_DEFAULT_PATH);
+	CHECK_STR(guest_env_path(NULL), GUEST_DEFAULT_PATH);
+	char d1[300], d2[300], path[700], want[400];
+	snprintf(d1, sizeof d1, "%s/d1", tmp);
+	snprintf(d2, sizeof d2, "%s/d2", tmp);
+	CHECK(mkdir(d1, 0755) == 0 && mkdir(d2, 0755) == 0);
+	put("d1/plain", "x", 0644);
+	put("d2/plain", "#!/bin/sh\n", 0755);
+	put("d1/only", "x", 0644);
+	CHECK(mkdir(strcat(strcpy(want, d1), "/dir"), 0755) == 0);
+	put("d2/dir", "#!/bin/sh\n", 0755);
+	snprintf(path, sizeof path, "/nonexistent:%s:%s", d1, d2);
+	char *p = guest_find_executable("plain", path);
+	snprintf(want, sizeof want, "%s/plain", d2);
+	CHECK_STR(p, want); /* d1's is not executable: skipped */
+	free(p);
+	p = guest_find_executable("dir", path);
+	snprintf(want, sizeof want, "%s/dir", d2);
+	CHECK_STR(p, want); /* a directory is skipped */
+	free(p);
+	errno = 0;
+	CHECK(guest_find_executable("only", path) == NULL && errno == EACCES);
+	CHECK(guest_find_executable("nothing", path) == NULL && errno == ENOENT);
+	CHECK(guest_find_executable("", path) == NULL && errno == ENOENT);
+	p = guest_find_executable("./rel/x", path);
+	CHECK_STR(p, "./rel/x"); /* with a slash: as is, execve decides */
+	free(p);
+	/* An empty PATH entry is the current directory. */
+	char cwd[512];
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	CHECK(chdir(d2) == 0);
+	p = guest_find_executable("plain", "/nonexistent::");
+	CHECK_STR(p, "./plain");
+	free(p);
+	CHECK(chdir(cwd) == 0);
+}
+
+/* The relay between two pipes: "hvc0" (the host writes h[1], the relay reads h[0]) and the
+ * process's stdin (the relay writes o[1], the process reads o[0]); the relay gets h[0] and
+ * o[1], nonblocking as PID 1 opens them. */
+struct relay_case {
+	struct guest_relay r;
+	int h[2], o[2];
+};
+
+static void relay_open(struct relay_case *c, int pipe_size)
+{
+	CHECK(pipe2(c->h, O_CLOEXEC) == 0 && pipe2(c->o, O_CLOEXEC) == 0);
+	CHECK(fcntl(c->h[0], F_SETFL, O_NONBLOCK) == 0 && fcntl(c->o[1], F_SETFL, O_NONBLOCK) == 0);
+	CHECK(fcntl(c->o[0], F_SETFL, O_NONBLOCK) == 0); /* the test reads what is there */
+	if (pipe_size > 0)
+		CHECK(fcntl(c->o[1], F_SETPIPE_SZ, pipe_size) == pipe_size);
+	guest_relay_init(&c->r, c->h[0], c->o[1]);
+	signal(SIGPIPE, SIG_IGN); /* as blocked in PID 1: a failed check, not a dead test */
+}
+
+static void relay_end(struct relay_case *c)
+{
+	guest_relay_close(&c->r);
+	if (c->h[1] >= 0)
+		close(c->h[1]);
+	if (c->o[0] >= 0)
+		close(c->o[0]);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static void host_writes(struct relay_case *c, const char *data, size_t len)
+{
+	CHECK(write(c->h[1], data, len) == (ssize_t)len);
+}
+
+/* What the process can read now; -1 at end-of-file. */
+static ssize_t process_reads(struct relay_case *c, char *buf, size_t size)
+{
+	ssize_t n = read(c->o[0], buf, size);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	return n == 0 ? -1 : n;
+}
+
+static void test_relay_moves_bytes(void)
+{
+	struct relay_case c;
+	relay_open(&c, 0);
+	CHECK(guest_relay_in_events(&c.r) == POLLIN && guest_relay_out_events(&c.r) == 0);
+	CHECK(guest_relay_timeout(&c.r, 0) == -1);
+	guest_relay_step(&c.r, 0); /* nothing there: no blocking */
+	host_writes(&c, "hello\n", 6);
+	guest_relay_step(&c.r, 1);
+	char buf[64] = {0};
+	CHECK(process_reads(&c, buf, sizeof buf) == 6);
+	CHECK_STR(buf, "hello\n");
+	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1) == -1); /* no eof: stays open */
+	relay_end(&c);
+}
+
+/* A process that does not read: the relay stops reading hvc0 once the pipe is full, keeps
+ * at most its buffer, and later delivers every byte in order. */
+static void test_relay_back_pressure(void)
+{
+	struct relay_case c;
+	relay_open(&c, 4096);
+	static char sent[3 * 4096 + 100], got[sizeof sent];
+	for (size_t i = 0; i < sizeof sent; i++)
+		sent[i] = (char)('a' + i % 23);
+	host_writes(&c, sent, sizeof sent);
+	guest_relay_step(&c.r, 0);
+	CHECK(guest_relay_in_events(&c.r) == 0 && guest_relay_out_events(&c.r) == POLLOUT);
+	int unread = 0;
+	CHECK(ioctl(c.h[0], FIONREAD, &unread) == 0 && unread > 0); /* left in "hvc0" */
+	guest_relay_step(&c.r, 0);
+	size_t have = 0;
+	for (int rounds = 0; have < sizeof sent && rounds < 100; rounds++) {
+		ssize_t n = process_reads(&c, got + have, sizeof got - have);
+		CHECK(n >= 0);
+		have += n > 0 ? (size_t)n : 0;
+		guest_relay_step(&c.r, 0);
+	}
+	CHECK(have == sizeof sent && memcmp(got, sent, sizeof sent) == 0);
+	CHECK(guest_relay_in_events(&c.r) == POLLIN && guest_relay_out_events(&c.r) == 0);
+	relay_end(&c);
+}
+
+/* "eof" closes the pipe only when every byte is in it and hvc0 has been quiet for the grace
+ * time; bytes that come within the grace still go, and restart it. */
+static void test_relay_eof(void)
+{
+	struct relay_case c;
+	relay_open(&c, 4096);
+	static char sent[4096 + 10], got[sizeof sent + 10];
+	memset(sent, 'x', sizeof sent);
+	host_writes(&c, sent, sizeof sent);
+	guest_relay_step(&c.r, 0); /* the pipe takes 4096: 10 bytes wait in the relay */
+	guest_relay_eof(&c.r, 0);
+	guest_relay_step(&c.r, 1000);
+	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1000) == -1); /* bytes pending */
+	size_t have = (size_t)process_reads(&c, got, sizeof got);
+	/* The last 10 bytes: hvc0 is read again from now on, the grace starts now (long after
+	 * the "eof"), since a throttled hvc0 could not bring its last bytes before. */
+	guest_relay_step(&c.r, 1000);
+	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1000) == GUEST_EOF_GRACE_MS);
+	host_writes(&c, "late", 4); /* read within the grace: relayed, grace restarts */
+	guest_relay_step(&c.r, 1000 + GUEST_EOF_GRACE_MS - 1);
+	CHECK(c.r.out_fd >= 0);
+	CHECK(guest_relay_timeout(&c.r, 1000 + GUEST_EOF_GRACE_MS) == GUEST_EOF_GRACE_MS - 1);
+	guest_relay_step(&c.r, 1000 + 2 * GUEST_EOF_GRACE_MS - 2);
+	CHECK(c.r.out_fd >= 0);
+	guest_relay_step(&c.r, 1000 + 2 * GUEST_EOF_GRACE_MS - 1);
+	CHECK(c.r.out_fd < 0 && c.r.in_fd < 0); /* closed: end-of-file for the process */
+	ssize_t n;
+	while ((n = process_reads(&c, got + have, sizeof got - have)) > 0)
+		have += (size_t)n;
+	CHECK(n == -1 && have == sizeof sent + 4);
+	CHECK(memcmp(got + sizeof sent, "late", 4) == 0);
+	CHECK(guest_relay_timeout(&c.r, 5000) == -1);
+	relay_end(&c);
+
+	/* No stdin at all: the host's "eof" right after "ready". */
+	relay_open(&c, 0);
+	guest_relay_eof(&c.r, 50);
+	CHECK(guest_relay_timeout(&c.r, 50) == GUEST_EOF_GRACE_MS);
+	guest_relay_step(&c.r, 50 + GUEST_EOF_GRACE_MS - 1);
+	CHECK(c.r.out_fd >= 0);
+	guest_relay_step(&c.r, 50 + GUEST_EOF_GRACE_MS);
+	CHECK(c.r.out_fd < 0 && process_reads(&c, got, sizeof got) == -1);
+	relay_end(&c);
+}
+
+/* hvc0 hung up (the host is gone): what was read goes, then end-of-file at once. */
+static void test_relay_hangup(void)
+{
+	struct relay_case c;
+	relay_open(&c, 0);
+	host_writes(&c, "bye", 3);
+	close(c.h[1]);
+	c.h[1] = -1;
+	guest_relay_step(&c.r, 0);
+	char buf[16] = {0};
+	CHECK(c.r.eof && c.r.in_fd < 0 && c.r.out_fd < 0);
+	CHECK(process_reads(&c, buf, sizeof buf) == 3 && process_reads(&c, buf, sizeof buf) == -1);
+	relay_end(&c);
+}
+
+/* The process closed its stdin: the relay gives up (EPIPE, not SIGPIPE: PID 1 blocks it)
+ * and stops reading hvc0. */
+static void test_relay_reader_gone(void)
+{
+	struct relay_case c;
+	relay_open(&c, 0);
+	close(c.o[0]);
+	c.o[0] = -1;
+	host_writes(&c, "unread", 6);
+	guest_relay_step(&c.r, 0);
+	CHECK(c.r.in_fd < 0 && c.r.out_fd < 0);
+	CHECK(guest_relay_in_events(&c.r) == 0 && guest_relay_out_events(&c.r) == 0);
+	CHECK(guest_relay_timeout(&c.r, 0) == -1);
+	guest_relay_eof(&c.r, 0);
+	guest_relay_step(&c.r, 100);
+	relay_end(&c);
+}
+
+/* Runs fn in a forked child; returns the child's wait status and what it wrote to fd 1/2. */
+static int in_child(void (*fn)(void *), void *arg, char *out, size_t out_size)
+{
+	int p[2];
+	CHECK(pipe(p) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < out_size && (n = read(p[0], out + len, out_size - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(p[0]);
+	int st = -1;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	return st;
+}
+
+static void report_state(void *arg)
+{
+	struct guestcfg *cfg = arg;
+	struct hull_err err = {0};
+	if (guest_apply_config(cfg, &err) < 0) {
+		printf("error: %s\n", hull_err_text(&err));
+		fflush(stdout);
+		_exit(1);
+	}
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	char cwd[512];
+	gid_t groups[8];
+	int ng = getgroups(8, groups);
+	mode_t m = umask(0);
+	printf("uid=%d gid=%d groups=%d:%d,%d nofile=%lu/%lu umask=%03o nnp=%d cwd=%s\n",
+	       (int)getuid(), (int)getgid(), ng, ng > 0 ? (int)groups[0] : -1,
+	       ng > 1 ? (int)groups[1] : -1, (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max,
+	       (unsigned)m, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), getcwd(cwd, sizeof cwd));
+	fflush(stdout);
+}
+
+static void test_apply_config(void)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP test_apply_config: needs root for setuid/setgroups\n");
+		return;
+	}
+	uint32_t groups[] = {5, 6};
+	struct guestcfg_rlimit rl[] = {{RLIMIT_NOFILE, 100, 200}};
+	char *args[] = {"x", NULL};
+	struct guestcfg cfg = {.args = args,
+			       .n_args = 1,
+			       .cwd = tmp,
+			       .uid = 1000,
+			       .gid = 1001,
+			       .groups = groups,
+			       .n_groups = 2,
+			       .has_umask = true,
+			       .umask = 027,
+			       .rlimits = rl,
+			       .n_rlimits = 1,
+			       .no_new_privs = true};
+	char out[1024], want[1024];
+	int st = in_child(report_state, &cfg, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(want, sizeof want,
+		 "uid=1000 gid=1001 groups=2:5,6 nofile=100/200 umask=027 nnp=1 cwd=%s\n", tmp);
+	CHECK_STR(out, want);
+	cfg.cwd = "/nonexistent/dir";
+	st = in_child(report_state, &cfg, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CHECK_CONTAINS(out, "error: chdir /nonexistent/dir: No such file or directory");
+	struct guestcfg_rlimit bad[] = {{RLIMIT_NOFILE, 1ULL << 40, 1ULL << 40}};
+	cfg.cwd = "/";
+	cfg.rlimits = bad;
+	st = in_child(report_state, &cfg, out, sizeof out);
+	CHECK_CONTAINS(out, "error: setrlimit 7");
+}
+
+struct run_case {
+	struct guestcfg *cfg;
+	int in_fd, fd;
+};
+
+static void run_child(void *arg)
+{
+	struct run_case *rc = arg;
+	guest_child_run(rc->cfg, rc->in_fd, rc->fd, rc->fd);
+}
+
+/* guest_child_run: stdio on the channels, exit statuses of the shell's kind. */
+static void test_child_run(void)
+{
+	char *env[] = {"PATH=/usr/bin:/bin", "GREETING=hi there", NULL};
+	char *sh[] = {"sh", "-c", "echo \"$GREETING\" from $(pwd); echo err >&2; exit 3", NULL};
+	struct guestcfg cfg = {.args = sh, .n_args = 3, .env = env, .n_env = 2, .cwd = tmp};
+	char out[1024], want[512];
+	/* The child's stdio is the fd given as the channels: here the test's pipe (fd 1). */
+	struct run_case rc = {&cfg, 1, 1};
+	int st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	snprintf(want, sizeof want, "hi there from %s\nerr\n", tmp);
+	CHECK_STR(out, want);
+
+	char *missing[] = {"no-such-command", NULL};
+	cfg.args = missing;
+	cfg.n_args = 1;
+	st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+	CHECK_STR(out, "hull-guest-init: exec no-such-command: No such file or directory\n");
+
+	put("noexec", "#!/bin/sh\n", 0644);
+	char path[400];
+	snprintf(path, sizeof path, "%s/noexec", tmp);
+	char *noexec[] = {path, NULL};
+	cfg.args = noexec;
+	st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 126);
+	CHECK_CONTAINS(out, "Permission denied");
+
+	cfg.args = sh;
+	cfg.cwd = "/nonexistent";
+	st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 126);
+	CHECK_STR(out, "hull-guest-init: chdir /nonexistent: No such file or directory\n");
+
+	/* No env at all: an empty environment, the default PATH. */
+	char *envcheck[] = {"/bin/sh", "-c", "test -z \"$GREETING\" && env | wc -l", NULL};
+	cfg = (struct guestcfg){.args = envcheck, .n_args = 3, .cwd = "/"};
+	st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(atoi(out) <= 3); /* what sh itself sets: PWD, SHLVL, _ */
+}
+
+/* Without a terminal the process's stdin is the relay's pipe: it sees end-of-file. */
+static void test_child_stdin(void)
+{
+	char *cat[] = {"cat", NULL};
+	char *env[] = {"PATH=/usr/bin:/bin", NULL};
+	struct guestcfg cfg = {.args = cat, .n_args = 1, .env = env, .n_env = 1, .cwd = "/"};
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	CHECK(write(p[1], "from the host\n", 14) == 14);
+	close(p[1]);
+	struct run_case rc = {&cfg, p[0], 1};
+	char out[256];
+	int st = in_child(run_child, &rc, out, sizeof out);
+	close(p[0]);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_STR(out, "from the host\n");
+}
+
+static void test_read_config(void)
+{
+	char *args[] = {"true", NULL};
+	struct guestcfg in = {.args = args, .n_args = 1, .cwd = "/", .hostname = "h"};
+	char *buf;
+	size_t len;
+	CHECK(guestcfg_write(&in, &buf, &len, NULL) == 0);
+	char path[300];
+	snprintf(path, sizeof path, "%s/config", tmp);
+	FILE *f = fopen(path, "w");
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	free(buf);
+	struct guestcfg out;
+	struct hull_err err = {0};
+	CHECK(guest_read_config(path, &out, &err) == 0);
+	CHECK_STR(out.hostname, "h");
+	CHECK_STR(out.args[0], "true");
+	guestcfg_free(&out);
+	CHECK(guest_read_config("/nonexistent", &out, &err) < 0);
+	CHECK_CONTAINS(err.msg, "open /nonexistent");
+	CHECK(guest_read_config(tmp, &out, &err) < 0); /* a directory */
+	CHECK_CONTAINS(err.msg, "not a regular file");
+	put("bad", "hull-guest-config 1\nend 0:\n", 0644);
+	snprintf(path, sizeof path, "%s/bad", tmp);
+	CHECK(guest_read_config(path, &out, &err) < 0);
+	CHECK_CONTAINS(err.msg, "guest config: missing \"arg\"");
+	guestcfg_free(&out);
+	hull_err_clear(&err);
+}
+
+static void test_set_raw(void)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0);
+	int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	CHECK(s >= 0);
+	struct termios t;
+	CHECK(tcgetattr(s, &t) == 0 && (t.c_lflag & ECHO) && (t.c_oflag & OPOST));
+	CHECK(guest_set_raw(s, NULL) == 0);
+	CHECK(tcgetattr(s, &t) == 0);
+	CHECK(!(t.c_lflag & (ECHO | ICANON | ISIG)) && !(t.c_oflag & OPOST));
+	CHECK(!(t.c_iflag & ICRNL));
+	struct hull_err err = {0};
+	CHECK(guest_set_raw(0 > 1 ? 0 : open("/dev/null", O_RDONLY), &err) < 0);
+	CHECK_CONTAINS(err.msg, "tcgetattr");
+	hull_err_clear(&err);
+	close(s);
+	close(m);
+}
+
+static void restore_in_chroot(void *dir)
+{
+	struct hull_err err = {0};
+	if (chroot(dir) < 0 || chdir("/") < 0 || guest_restore_rootfs(&err) < 0) {
+		printf("error: %s\n", err.msg ? hull_err_text(&err) : strerror(errno));
+		fflush(stdout);
+		_exit(1);
+	}
+}
+
+/* /init and /.hull go; the rootfs's own /init (here a directory) comes back. */
+static void test_restore_rootfs(void)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP test_restore_rootfs: needs root for chroot\n");
+		return;
+	}
+	char root[300], cmd[2048], out[512];
+	snprintf(root, sizeof root, "%s/root", tmp);
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s/.hull/rootfs-init/sub && echo ours >%s/init && "
+		 "echo cfg >%s/.hull/config && echo theirs >%s/.hull/rootfs-init/sub/f",
+		 root, root, root, root);
+	CHECK(system(cmd) == 0);
+	int st = in_child(restore_in_chroot, root, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK_STR(out, "");
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && test ! -e .hull && test -d init && grep -qx theirs init/sub/f", root);
+	CHECK(system(cmd) == 0);
+	/* Without a rootfs init: just ours removed. */
+	snprintf(cmd, sizeof cmd, "rm -rf %s/init && mkdir %s/.hull && echo ours >%s/init", root,
+		 root, root);
+	CHECK(system(cmd) == 0);
+	st = in_child(restore_in_chroot, root, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(cmd, sizeof cmd, "cd %s && test ! -e .hull && test ! -e init", root);
+	CHECK(system(cmd) == 0);
+}
+
+int main(void)
+{
+	if (mkdtemp(tmp) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_ctl_parse);
+	RUN(test_guest_lines_parse_on_host);
+	RUN(test_lines);
+	RUN(test_report_format);
+	RUN(test_find_executable);
+	RUN(test_apply_config);
+	RUN(test_child_run);
+	RUN(test_child_stdin);
+	RUN(test_relay_moves_bytes);
+	RUN(test_relay_back_pressure);
+	RUN(test_relay_eof);
+	RUN(test_relay_hangup);
+	RUN(test_relay_reader_gone);
+	RUN(test_read_config);
+	RUN(test_set_raw);
+	RUN(test_restore_rootfs);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", tmp);
+	return unit_done();
+}

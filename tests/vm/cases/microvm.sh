@@ -1,0 +1,160 @@
+#!/bin/sh
+# Micro-VM mode end to end, inside an L1 guest whose CPU has (QEMU-emulated) AMD SVM: load
+# kvm-amd, then run containers with org.hull.vm=true through the real hull binary. Run by
+# tests/vm/guest/init; tests/integration/test_vm_microvm.py boots it. The guest kernel is
+# /hulltest/vmlinux (scripts/build-guest-kernel.sh), the modules are under /hulltest/kmod.
+# One "HULLTEST <name> PASS|FAIL|SKIP <detail>" line per run_case (guest/hulltest.sh).
+# shellcheck disable=SC3043,SC2016,SC1090
+. "$HULLTEST_LIB"
+
+STATE=/run/hull-vmtest
+B=/tmp/vmbundles
+KERNEL=/hulltest/vmlinux
+mkdir -p "$STATE" "$B"
+
+H() { /usr/bin/hull --root "$STATE" "$@"; }
+
+# bundle NAME ARGS_JSON: a VM-mode bundle; the variables USER_JSON, CWD, ENV_JSON and
+# ANNOTATIONS_JSON (set on the call) replace the defaults.
+bundle() {
+	local d=$B/$1 user=${USER_JSON:-} env=${ENV_JSON:-} ann=${ANNOTATIONS_JSON:-}
+	[ -n "$user" ] || user='{"uid": 0, "gid": 0}'
+	[ -n "$env" ] || env='["PATH=/bin:/usr/bin"]'
+	[ -n "$ann" ] ||
+		ann='{"org.hull.vm": "true", "org.hull.vm.kernel": "'$KERNEL'", "org.hull.vm.memory": "128"}'
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp -a /hulltest/rootfs "$d/rootfs"
+	cat >"$d/config.json" <<JSON
+{
+  "ociVersion": "1.2.0",
+  "process": {"terminal": false, "user": $user, "args": $2, "env": $env, "cwd": "${CWD:-/}"},
+  "root": {"path": "rootfs"},
+  "hostname": "vmbox",
+  "annotations": $ann,
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"},
+                           {"type": "uts"}]}
+}
+JSON
+	echo "$d"
+}
+
+status() { H state "$1" 2>/dev/null | sed -n 's/^  "status": "\(.*\)",*$/\1/p'; }
+is_status() { [ "$(status "$1")" = "$2" ]; }
+
+cleanup() {
+	local c
+	for c in "$STATE"/*; do
+		[ -d "$c" ] && H delete --force "$(basename "$c")" >/dev/null 2>&1
+	done
+	if [ -n "$(ls "$STATE" 2>/dev/null)" ]; then
+		echo "HULLTEST-LOG $1: state left behind: $(ls "$STATE")"
+	fi
+	if [ -d /sys/fs/cgroup/hull ] && [ -n "$(find /sys/fs/cgroup/hull -mindepth 1 -type d)" ]; then
+		echo "HULLTEST-LOG $1: cgroups left behind: $(find /sys/fs/cgroup/hull -type d | tr '\n' ' ')"
+		find /sys/fs/cgroup/hull -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+	fi
+}
+HT_AFTER_CASE=cleanup
+
+case_kvm() {
+	for m in irqbypass ccp kvm kvm-amd; do
+		f=$(find /hulltest/kmod -name "$m.ko" | head -n 1)
+		[ -n "$f" ] || fail "no $m.ko in the initramfs"
+		insmod "$f" || fail "insmod $f"
+	done
+	[ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd"
+	grep -qw svm /proc/cpuinfo || fail "no svm flag in the L1 guest"
+	pass "kvm-amd loaded, /dev/kvm is there"
+}
+
+case_output_and_exit_status() {
+	local d rc out
+	d=$(bundle out '["/bin/sh", "-c", "echo hello from the vm; echo oops >&2; exit 3"]')
+	out=$(H run -b "$d" vm-out 2>"$B/err")
+	rc=$?
+	note "out: $out / err: $(cat "$B/err")"
+	[ "$rc" = 3 ] || fail "run exited $rc, not 3 (stderr: $(cat "$B/err"))"
+	[ "$out" = "hello from the vm" ] || fail "stdout: $out"
+	grep -q oops "$B/err" || fail "stderr has no 'oops': $(cat "$B/err")"
+	pass "stdout, stderr and exit status 3 came back"
+}
+
+case_env_cwd_user_hostname() {
+	local d out
+	d=$(USER_JSON='{"uid": 1000, "gid": 1000}' CWD=/tmp ENV_JSON='["PATH=/bin", "FOO=bar"]' \
+		bundle env '["/bin/sh", "-c", "echo $FOO $(pwd) $(id -u):$(id -g) $(hostname)"]')
+	out=$(H run -b "$d" vm-env 2>&1) || fail "run failed: $out"
+	[ "$out" = "bar /tmp 1000:1000 vmbox" ] || fail "the guest saw: $out"
+	pass "$out"
+}
+
+case_signal_reaches_the_process() {
+	local d pid rc i
+	d=$(bundle sig '["/bin/sh", "-c", "trap \"echo got TERM; exit 7\" TERM; echo ready; while :; do sleep 0.1; done"]')
+	H run -b "$d" vm-sig >"$B/sig.out" 2>&1 &
+	pid=$!
+	wait_until 600 grep -q ready "$B/sig.out" || fail "never ready: $(cat "$B/sig.out")"
+	H kill vm-sig TERM || fail "hull kill failed"
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -0 "$pid" 2>/dev/null && { kill -9 "$pid"; fail "run did not end after SIGTERM"; }
+	wait "$pid"
+	rc=$?
+	grep -q "got TERM" "$B/sig.out" || fail "the trap did not run: $(cat "$B/sig.out")"
+	[ "$rc" = 7 ] || fail "run exited $rc, not 7"
+	pass "SIGTERM reached the trap, exit 7"
+}
+
+case_lifecycle_ps_and_cgroup() {
+	local d pid procs
+	d=$(bundle life '["/bin/sh", "-c", "sleep 60"]')
+	H create -b "$d" vm-life >"$B/life.out" 2>&1 || fail "create: $(cat "$B/life.out")"
+	is_status vm-life created || fail "status $(status vm-life) after create"
+	H start vm-life || fail "start failed"
+	is_status vm-life running || fail "status $(status vm-life) after start"
+	pid=$(H state vm-life | sed -n 's/^  "pid": \([0-9]*\),*$/\1/p')
+	procs=$(cat /sys/fs/cgroup/hull/vm-life/cgroup.procs 2>/dev/null)
+	echo "$procs" | grep -qx "$pid" || fail "the VMM ($pid) is not in the container's cgroup: $procs"
+	H ps vm-life | grep -q "$pid" || fail "hull ps does not list $pid"
+	H kill vm-life KILL || fail "kill"
+	wait_until 100 is_status vm-life stopped || fail "not stopped after SIGKILL"
+	H delete vm-life || fail "delete"
+	[ ! -d /sys/fs/cgroup/hull/vm-life ] || fail "cgroup left"
+	pass "create/start/state/ps/kill/delete, the VMM in the cgroup"
+}
+
+case_kernel_panic_is_an_error() {
+	local d rc start
+	d=$(bundle panic '["/bin/sh", "-c", "echo c > /proc/sysrq-trigger; sleep 30"]')
+	start=$(date +%s)
+	H run -b "$d" vm-panic >"$B/panic.out" 2>&1
+	rc=$?
+	note "$(cat "$B/panic.out")"
+	[ "$rc" != 0 ] || fail "run exited 0 after a kernel panic"
+	[ $(($(date +%s) - start)) -lt 25 ] || fail "took too long (hang?)"
+	grep -q "exit status" "$B/panic.out" || fail "no clear error: $(cat "$B/panic.out")"
+	pass "rc $rc: $(tail -n 1 "$B/panic.out")"
+}
+
+case_bad_kernel_path() {
+	local d out
+	d=$(ANNOTATIONS_JSON='{"org.hull.vm": "true", "org.hull.vm.kernel": "/nonexistent/vmlinux"}' \
+		bundle badk '["/bin/true"]')
+	out=$(H run -b "$d" vm-badk 2>&1) && fail "run succeeded with a missing kernel"
+	[ "$(echo "$out" | wc -l)" = 1 ] || fail "not one line: $out"
+	echo "$out" | grep -q "org.hull.vm.kernel" || fail "does not name org.hull.vm.kernel: $out"
+	[ -z "$(ls "$STATE")" ] || fail "state left: $(ls "$STATE")"
+	pass "$out"
+}
+
+run_case kvm case_kvm
+if [ -c /dev/kvm ]; then
+	run_case output_and_exit_status case_output_and_exit_status
+	run_case env_cwd_user_hostname case_env_cwd_user_hostname
+	run_case signal_reaches_the_process case_signal_reaches_the_process
+	run_case lifecycle_ps_and_cgroup case_lifecycle_ps_and_cgroup
+	run_case kernel_panic_is_an_error case_kernel_panic_is_an_error
+	run_case bad_kernel_path case_bad_kernel_path
+fi
