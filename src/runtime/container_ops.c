@@ -135,7 +135,11 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	if (c->st.cgroup != NULL && cg == NULL)
 		return -1;
 	network_detach_devices(c);
+	/* The network goes first: closing the nftables socket after removing rules waits for
+	 * an RCU grace period on a thread of its own (src/netsetup/nat_nl.c), and the cgroup's
+	 * removal overlaps with it. */
 	if (kill_init(c, cg, strcmp(status, "paused") == 0, err) < 0 ||
+	    network_teardown(c, err) < 0 ||
 	    (cg != NULL && cgroup_destroy(steal_ptr(&cg), err) < 0)) {
 		cgroup_free(cg);
 		return -1;
@@ -145,7 +149,7 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	hull_err_clear(&spec_err);
 	/* The image root (run --image) goes before the state: a failed unmount leaves the
 	 * container for another `delete` to finish. */
-	if (network_teardown(c, err) < 0 || image_run_remove(c->g, c->st.id, true, err) < 0 ||
+	if (image_run_remove(c->g, c->st.id, true, err) < 0 ||
 	    state_dir_remove(c->root_fd, c->st.id, err) < 0)
 		return -1;
 	if (have_spec && c->st.created_ok) {
