@@ -10,11 +10,9 @@ are (`scripts/install-deps.sh test` puts both in place, so their absence is a br
 HULL_VM_LOG (keep the raw console there), HULL_GUEST_KERNEL (a vmlinux).
 """
 
-import glob
 import os
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -26,19 +24,8 @@ import vmrun  # noqa: E402
 
 CASES = REPO / "tests" / "vm" / "cases" / "microvm.sh"
 NAMES = re.findall(r"^\s*run_case (\S+) ", CASES.read_text(), re.M)
-GUEST_KERNEL = Path(os.environ.get("HULL_GUEST_KERNEL") or
-                    vmrun.CACHE / "guest-kernel" / "vmlinux")
-MODULES = ("irqbypass.ko", "ccp.ko", "kvm.ko", "kvm-amd.ko")
-
-
-def kvm_modules(kernel):
-    """The kvm-amd module and what it needs, for the L1 kernel's version."""
-    ver = Path(kernel).name.replace("vmlinuz-", "")
-    found = {}
-    for base in (vmrun.CACHE / "lib/modules" / ver, Path("/lib/modules") / ver):
-        for path in glob.glob(f"{base}/kernel/**/*.ko", recursive=True):
-            found.setdefault(os.path.basename(path), path)
-    return [found.get(m) for m in MODULES]
+GUEST_KERNEL = vmrun.GUEST_KERNEL
+kvm_modules = vmrun.kvm_modules
 
 
 def missing():

@@ -269,6 +269,22 @@ def find_kernel():
     return max(found, key=_version_key) if found else None
 
 
+# The micro-VM's guest kernel (scripts/build-guest-kernel.sh) and what an L1 guest needs
+# for a real /dev/kvm on QEMU's emulated SVM (tests/vm/fetch-kernel.sh fetches them).
+GUEST_KERNEL = Path(os.environ.get("HULL_GUEST_KERNEL") or CACHE / "guest-kernel" / "vmlinux")
+KVM_MODULES = ("irqbypass.ko", "ccp.ko", "kvm.ko", "kvm-amd.ko")
+
+
+def kvm_modules(kernel):
+    """Paths of KVM_MODULES for the L1 kernel's version, None for each one missing."""
+    ver = Path(kernel).name.replace("vmlinuz-", "")
+    found = {}
+    for base in (CACHE / "lib/modules" / ver, Path("/lib/modules") / ver):
+        for path in glob.glob(f"{base}/kernel/**/*.ko", recursive=True):
+            found.setdefault(os.path.basename(path), path)
+    return [found.get(m) for m in KVM_MODULES]
+
+
 def modules_dir(kernel):
     """/lib/modules/<version> that goes with a kernel found by find_kernel (in the cache
     when fetch-kernel.sh extracted modules), or None."""
