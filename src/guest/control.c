@@ -8,14 +8,17 @@
 #include "guest.h"
 
 /* A decimal in [min, max] at *p, no sign or leading zeros; advances *p. */
-static int number(const char **p, const char *end, unsigned long min, unsigned long max,
-		  unsigned long *out)
+static int number(const char **p, const char *end, uint64_t min, uint64_t max, uint64_t *out)
 {
 	const char *s = *p;
-	unsigned long x = 0;
-	while (s < end && *s >= '0' && *s <= '9' && s - *p < 6)
-		x = x * 10 + (unsigned long)(*s++ - '0');
-	if (s == *p || (**p == '0' && s - *p > 1) || x < min || x > max)
+	uint64_t x = 0;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		uint64_t d = (uint64_t)(*s - '0');
+		if (x > max / 10 || d > max - x * 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	if (s == *p || (**p == '0' && s - *p > 1) || x < min)
 		return -1;
 	*p = s;
 	*out = x;
@@ -34,9 +37,9 @@ static int prefix(const char **p, const char *end, const char *word)
 int guest_ctl_parse(const char *line, size_t len, struct guest_ctl *out)
 {
 	const char *p = line, *end = line + len;
-	unsigned long a, b;
+	uint64_t a, b;
 	if (prefix(&p, end, "signal ") == 0) {
-		if (number(&p, end, 1, (unsigned long)SIGRTMAX, &a) < 0 || p != end)
+		if (number(&p, end, 1, (uint64_t)SIGRTMAX, &a) < 0 || p != end)
 			return -1;
 		*out = (struct guest_ctl){.kind = GUEST_CTL_SIGNAL, .signal = (int)a};
 		return 0;
@@ -49,8 +52,10 @@ int guest_ctl_parse(const char *line, size_t len, struct guest_ctl *out)
 		    .kind = GUEST_CTL_WINSIZE, .rows = (uint16_t)a, .cols = (uint16_t)b};
 		return 0;
 	}
-	if (len == 3 && memcmp(line, "eof", 3) == 0) {
-		*out = (struct guest_ctl){.kind = GUEST_CTL_EOF};
+	if (prefix(&p, end, "eof ") == 0) {
+		if (number(&p, end, 0, GUEST_EOF_MAX, &a) < 0 || p != end)
+			return -1;
+		*out = (struct guest_ctl){.kind = GUEST_CTL_EOF, .bytes = a};
 		return 0;
 	}
 	return -1;

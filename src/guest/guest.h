@@ -3,14 +3,16 @@
  * The channels (the VMM's virtio-console devices, in kernel command-line order):
  *   /dev/hvc0  the container's stdin and stdout
  *   /dev/hvc1  its stderr (and this init's own error lines, "hull-guest-init: ...")
- *   /dev/hvc2  control: host->guest "signal N\n", "winsize ROWS COLS\n", "eof\n" (the
- *              container's stdin ended, or there is none); guest->host "ready\n" once hvc0
- *              and hvc2 are open and in their final mode (the VMM holds back stdin and its
- *              own lines until then), and at the end "exit N\n" or "signaled N\n", once,
- *              then the init resets the VM.
+ *   /dev/hvc2  control: host->guest "signal N\n", "winsize ROWS COLS\n", "eof N\n" (the
+ *              container's stdin ended after N bytes, decimal below 2^63, all of them
+ *              already sent on hvc0; N = 0: there is none); guest->host "ready\n" once
+ *              hvc0 and hvc2 are open and in their final mode (the VMM holds back stdin and
+ *              its own lines until then), and at the end "exit N\n" or "signaled N\n",
+ *              once, then the init resets the VM.
  *
  * Without a terminal the process's stdin is a pipe that PID 1 fills from hvc0 (relay.c) and
- * closes on "eof", so that the process sees end-of-file; with one it is the tty hvc0 itself.
+ * closes once it has relayed the N bytes of "eof N", so that the process sees end-of-file;
+ * with one it is the tty hvc0 itself, and "eof" does nothing.
  *
  * Everything that can be tested without being PID 1 lives in control.c (line protocol),
  * relay.c (stdin) and child.c (applying the config to a forked process); init.c and setup.c
@@ -39,10 +41,12 @@
 /* control.c: the line protocol. */
 #define GUEST_CTL_READY "ready\n"
 enum guest_ctl_kind { GUEST_CTL_SIGNAL, GUEST_CTL_WINSIZE, GUEST_CTL_EOF };
+#define GUEST_EOF_MAX INT64_MAX /* the largest N of "eof N" */
 struct guest_ctl {
 	enum guest_ctl_kind kind;
 	int signal;
 	uint16_t rows, cols;
+	uint64_t bytes; /* eof */
 };
 /* One line without its "\n"; -1 for anything that is not a well-formed command. */
 int guest_ctl_parse(const char *line, size_t len, struct guest_ctl *out);
@@ -67,26 +71,27 @@ int guest_exec_status(int errnum);
  * closed: in_fd, PID 1's own O_NONBLOCK open of hvc0, and out_fd, the pipe's write end
  * (O_NONBLOCK; the read end, the process's stdin, stays blocking). It reads hvc0 only when
  * everything it read before is in the pipe, so a process that does not read holds the host
- * back instead of PID 1's memory growing. */
-#define GUEST_RELAY_BUF	   4096
-#define GUEST_EOF_GRACE_MS 100
+ * back instead of PID 1's memory growing. log_fd (not owned; -1: none) gets the one line
+ * about bytes past the host's count. */
+#define GUEST_RELAY_BUF 4096
 struct guest_relay {
-	int in_fd, out_fd;
-	bool eof;		/* the host sent "eof", or hvc0 hung up */
-	int64_t quiet_since_ms; /* the "eof", or later the last read of hvc0 that gave bytes
-				   or the last write that emptied buf */
-	size_t off, len;	/* the bytes of buf not yet in the pipe */
+	int in_fd, out_fd, log_fd;
+	bool eof;	 /* total is known: the host sent "eof N", or hvc0 hung up */
+	uint64_t total;	 /* N of "eof N" */
+	uint64_t got;	 /* bytes read from hvc0 */
+	uint64_t excess; /* bytes read past total: the host's mistake, dropped */
+	size_t off, len; /* the bytes of buf not yet in the pipe */
 	char buf[GUEST_RELAY_BUF];
 };
-void guest_relay_init(struct guest_relay *r, int in_fd, int out_fd);
-void guest_relay_eof(struct guest_relay *r, int64_t now_ms);
-/* What to poll in_fd and out_fd for, and the poll timeout (-1: none) the relay needs. */
+void guest_relay_init(struct guest_relay *r, int in_fd, int out_fd, int log_fd);
+/* "eof N": the pipe closes once N bytes of hvc0 are in it. A second "eof" is ignored. */
+void guest_relay_eof(struct guest_relay *r, uint64_t total);
+/* What to poll in_fd and out_fd for. */
 short guest_relay_in_events(const struct guest_relay *r);
 short guest_relay_out_events(const struct guest_relay *r);
-int guest_relay_timeout(const struct guest_relay *r, int64_t now_ms);
-/* Move what can move without blocking; close the pipe once input has ended and all of it
- * is in the pipe. */
-void guest_relay_step(struct guest_relay *r, int64_t now_ms);
+/* Move what can move without blocking; close the pipe once the host's N bytes are in it.
+ * After that hvc0 is still read, and what comes is dropped. */
+void guest_relay_step(struct guest_relay *r);
 void guest_relay_close(struct guest_relay *r);
 
 /* child.c: the main process. */

@@ -44,13 +44,6 @@ struct init {
 	struct guestcfg cfg;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -151,7 +144,7 @@ static int prepare(struct init *in, struct hull_err *err)
  * With a terminal, stdin is the tty itself. */
 static int open_stdin(struct init *in, struct hull_err *err)
 {
-	guest_relay_init(&in->relay, -1, -1);
+	guest_relay_init(&in->relay, -1, -1, -1);
 	if (in->cfg.terminal) {
 		in->stdin_fd = in->hvc0;
 		return 0;
@@ -160,7 +153,7 @@ static int open_stdin(struct init *in, struct hull_err *err)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return hull_error(err, errno, "stdin pipe");
 	in->stdin_fd = p[0];
-	guest_relay_init(&in->relay, -1, p[1]);
+	guest_relay_init(&in->relay, -1, p[1], in->hvc1);
 	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0)
 		return hull_error(err, errno, "stdin pipe");
 	in->relay.in_fd = open(GUEST_HVC_STDIO, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -183,7 +176,7 @@ static void on_control_line(void *ctx, const char *line, size_t len)
 	} else if (c.kind == GUEST_CTL_EOF) {
 		/* With a terminal the relay is idle and this does nothing: stdin is the tty,
 		 * and its user ends input with ^D as on any terminal. */
-		guest_relay_eof(&in->relay, now_ms());
+		guest_relay_eof(&in->relay, c.bytes);
 	}
 }
 
@@ -220,7 +213,7 @@ static int serve(struct init *in, int sfd)
 		struct pollfd p[4] = {watch(sfd, POLLIN), watch(in->hvc2, control),
 				      watch(r->in_fd, guest_relay_in_events(r)),
 				      watch(r->out_fd, guest_relay_out_events(r))};
-		if (poll(p, 4, guest_relay_timeout(r, now_ms())) < 0 && errno != EINTR)
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
 			return W_EXITCODE(GUEST_EXIT_CANNOT_RUN, 0);
 		if (p[0].revents) {
 			struct signalfd_siginfo si[8];
@@ -237,9 +230,7 @@ static int serve(struct init *in, int sfd)
 			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
 				control = 0; /* the host hung up: keep reaping */
 		}
-		/* After the control lines, so that hvc0's bytes that came with an "eof" are
-		 * read before the pipe may close. */
-		guest_relay_step(r, now_ms());
+		guest_relay_step(r);
 	}
 }
 
@@ -253,7 +244,7 @@ int main(void)
 			  .hvc1 = -1,
 			  .hvc2 = -1,
 			  .stdin_fd = -1,
-			  .relay = {.in_fd = -1, .out_fd = -1}};
+			  .relay = {.in_fd = -1, .out_fd = -1, .log_fd = -1}};
 	struct hull_err err = {0};
 	/* Signals reach PID 1 only through the signalfd (SIGCHLD); everything else stays
 	 * blocked, and the child unblocks all before its execve. */

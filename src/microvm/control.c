@@ -1,11 +1,14 @@
 /* The control channel between the VMM and the guest init, on its own virtio-console
  * (hvc2): text lines. Host to guest: `signal N` (forward a signal to the container's
- * process), `winsize ROWS COLS`, `eof` (the container's stdin ended). Guest to host:
- * `exit N` or `signaled N`, the container's end (the last one wins), and `ready`: hvc0 and
- * hvc2 are open and set up, so the container's stdin and the host's lines may flow (before
- * that, a tty's line discipline would echo, edit or flush what arrives). Other lines are
- * ignored, so either side can grow the protocol. */
+ * process), `winsize ROWS COLS`, `eof N` (the container's stdin ended after N bytes, all of
+ * them already in hvc0's receive buffers: the guest init closes the process's stdin once it
+ * has relayed N bytes, since hvc0's tty may hand the guest its last bytes after this line).
+ * Guest to host: `exit N` or `signaled N`, the container's end (the last one wins), and
+ * `ready`: hvc0 and hvc2 are open and set up, so the container's stdin and the host's lines
+ * may flow (before that, a tty's line discipline would echo, edit or flush what arrives).
+ * Other lines are ignored, so either side can grow the protocol. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "virtio.h"
 
 #define LINE_MAX_LEN 128
+#define EOF_LINE_MAX 32 /* "eof " and a uint64_t's 20 digits and "\n" */
 
 struct vm_control {
 	struct vm_console *con;
@@ -118,12 +122,13 @@ struct vm_virtio *vm_control_transport(struct vm_control *c)
 }
 
 /* A full queue (the guest init is not reading) drops the line: signals are not worth
- * blocking the event loop for. */
+ * blocking the event loop for. The room for `eof N` stays free: without it the process
+ * would wait for the end of its stdin forever. */
 static void send_line(struct vm_control *c, const char *fmt, int a, int b)
 {
 	char line[64];
 	int n = snprintf(line, sizeof line, fmt, a, b);
-	vm_console_send(c->con, line, (size_t)n);
+	vm_console_send(c->con, line, (size_t)n, EOF_LINE_MAX);
 }
 
 void vm_control_send_signal(struct vm_control *c, int signo)
@@ -136,9 +141,11 @@ void vm_control_send_winsize(struct vm_control *c, unsigned rows, unsigned cols)
 	send_line(c, "winsize %d %d\n", (int)rows, (int)cols);
 }
 
-void vm_control_send_eof(struct vm_control *c)
+void vm_control_send_eof(struct vm_control *c, uint64_t bytes)
 {
-	vm_console_send(c->con, "eof\n", 4);
+	char line[EOF_LINE_MAX];
+	int n = snprintf(line, sizeof line, "eof %" PRIu64 "\n", bytes);
+	vm_console_send(c->con, line, (size_t)n, 0);
 }
 
 bool vm_control_result(struct vm_control *c, bool *exited, int *code, int *signo)

@@ -7,12 +7,19 @@
  * - The guest's console: the kernel always gets `console=ttyS0` (the 8250, debug only; its
  *   output goes to serial_fd or nowhere). Kernel messages never reach the container's
  *   stdout: hvc0/hvc1 carry the workload's stdio and nothing else.
- * - The control channel (hvc2, text lines) grew two lines. Host->guest `eof`: the
- *   container's stdin reached its end (or there is none), so the guest init can close the
- *   process's stdin. Guest->host `ready`: hvc0 is open and set up (raw mode unless the
+ * - The control channel (hvc2, text lines) grew two lines. Host->guest `eof N`: the
+ *   container's stdin reached its end (or there is none: N = 0, queued before `ready`
+ *   arrives) after the VMM put N bytes (decimal, below 2^63) into hvc0's receive buffers,
+ *   so the guest init closes the process's stdin once it has relayed exactly N bytes. The
+ *   count, not the order of arrival, marks the end: the guest kernel's hvc driver hands
+ *   hvc0's input to its tty lazily (128 bytes per interrupt, the rest from the khvcd
+ *   thread), so the `eof` line on hvc2 can reach the guest init before the last stdin bytes
+ *   on hvc0. Without a terminal the guest drops bytes past N and logs one line on hvc1;
+ *   with one it ignores `eof` (the tty's user ends input with ^D).
+ *   Guest->host `ready`: hvc0 is open and set up (raw mode unless the
  *   container has a terminal); the VMM reads the container's stdin only after it, because
  *   bytes that reach a tty earlier are echoed and edited by its line discipline.
- *   The whole protocol: host->guest `signal N`, `winsize ROWS COLS`, `eof`; guest->host
+ *   The whole protocol: host->guest `signal N`, `winsize ROWS COLS`, `eof N`; guest->host
  *   `ready`, then `exit N` or `signaled N` (the last one wins) before the guest resets.
  * - Devices, in command-line order: virtio_mmio.device=4K@0xd0000000:5 (hvc0: stdin and
  *   stdout), @0xd0001000:6 (hvc1: stderr, guest->host only), @0xd0002000:7 (hvc2: control).

@@ -107,7 +107,8 @@ void vm_virtio_interrupt(struct vm_virtio *t);
 struct vm_console;
 struct vm_console_ops {
 	void (*tx)(void *ctx, const uint8_t *buf, size_t len); /* NULL: write to out_fd */
-	void (*in_eof)(void *ctx);			       /* in_fd reached its end */
+	/* in_fd reached its end, after `bytes` went into the guest's receive buffers */
+	void (*in_eof)(void *ctx, uint64_t bytes);
 	bool hold_input; /* send nothing (in_fd, queued bytes) before vm_console_start_input() */
 };
 struct vm_console *vm_console_new(const struct vm_bus *bus, unsigned irq, int in_fd, int out_fd,
@@ -118,11 +119,11 @@ void vm_console_free(struct vm_console *c);
 void vm_console_start_input(struct vm_console *c);
 struct vm_virtio *vm_console_transport(struct vm_console *c);
 /* Queue bytes for the guest (the control channel); sent as the guest posts buffers.
- * Fails when more than VM_CONSOLE_PENDING_MAX bytes wait. */
+ * Fails when less than keep_free of the VM_CONSOLE_PENDING_MAX bytes would stay free. */
 #define VM_CONSOLE_PENDING_MAX 4096
-int vm_console_send(struct vm_console *c, const void *buf, size_t len);
+int vm_console_send(struct vm_console *c, const void *buf, size_t len, size_t keep_free);
 
-/* The control channel (hvc2): host->guest `signal N`, `winsize R C`, `eof`; guest->host
+/* The control channel (hvc2): host->guest `signal N`, `winsize R C`, `eof N`; guest->host
  * `exit N`, `signaled N`, `ready` (hvc0 and hvc2 are set up: the host may send). Nothing
  * goes to the guest before vm_control_start(). on_ready runs on the vCPU thread with the
  * control console's lock held: it must only hand the work on (vm.c wakes its event loop,
@@ -135,7 +136,10 @@ void vm_control_start(struct vm_control *c);
 struct vm_virtio *vm_control_transport(struct vm_control *c);
 void vm_control_send_signal(struct vm_control *c, int signo);
 void vm_control_send_winsize(struct vm_control *c, unsigned rows, unsigned cols);
-void vm_control_send_eof(struct vm_control *c);
+/* `eof N`: the container's stdin ended after N bytes went into hvc0's receive buffers.
+ * Signal and winsize lines are dropped rather than fill the queue past the room this line
+ * needs, so it is never lost to a full queue. */
+void vm_control_send_eof(struct vm_control *c, uint64_t bytes);
 /* The last status line the guest sent; false when none. */
 bool vm_control_result(struct vm_control *c, bool *exited, int *code, int *signo);
 /* Parse one guest line into the status (exposed for the unit tests). */

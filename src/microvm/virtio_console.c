@@ -28,7 +28,8 @@ struct vm_console {
 	bool in_polled; /* epoll cannot watch in_fd: read it when the guest posts buffers */
 	bool in_paused; /* off the event loop for lack of receive buffers */
 	bool in_eof;
-	bool in_held; /* nothing goes to the guest before vm_console_start_input() */
+	bool in_held;	   /* nothing goes to the guest before vm_console_start_input() */
+	uint64_t in_bytes; /* read from in_fd into the guest's receive buffers */
 	const struct vm_console_ops *ops;
 	void *ctx;
 	size_t npending;
@@ -123,7 +124,7 @@ static void in_ended(struct vm_console *c)
 		c->bus->rewatch(c->bus->ctx, c->in_fd, 0);
 	c->in_paused = true;
 	if (c->ops && c->ops->in_eof)
-		c->ops->in_eof(c->ctx);
+		c->ops->in_eof(c->ctx, c->in_bytes);
 }
 
 /* One read into one receive chain; -1 when the fd has nothing now or ended. */
@@ -149,6 +150,7 @@ static int read_once(struct vm_console *c, struct vq *q, bool *irq)
 			in_ended(c);
 		return -1;
 	}
+	c->in_bytes += (uint64_t)got;
 	*irq |= vq_push(q, c->bus->mem, ch.head, (uint32_t)got);
 	return 0;
 }
@@ -272,11 +274,12 @@ struct vm_virtio *vm_console_transport(struct vm_console *c)
 	return &c->t;
 }
 
-int vm_console_send(struct vm_console *c, const void *buf, size_t len)
+int vm_console_send(struct vm_console *c, const void *buf, size_t len, size_t keep_free)
 {
 	int r = -1;
 	pthread_mutex_lock(&c->t.lock);
-	if (len <= sizeof c->pending - c->npending) {
+	if (len <= sizeof c->pending - c->npending &&
+	    keep_free <= sizeof c->pending - c->npending - len) {
 		memcpy(c->pending + c->npending, buf, len);
 		c->npending += len;
 		receive(c);

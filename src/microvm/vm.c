@@ -181,10 +181,12 @@ static int write_boot(struct vm *vm, const struct vm_kernel *k, struct hull_err 
 	return 0;
 }
 
-static void stdin_eof(void *ctx)
+/* hvc0's input ended: every byte read is in the guest's receive buffers by now, so the
+ * count is what the guest init relays before it closes the process's stdin. */
+static void stdin_eof(void *ctx, uint64_t bytes)
 {
 	struct vm *vm = ctx;
-	vm_control_send_eof(vm->ctl);
+	vm_control_send_eof(vm->ctl, bytes);
 }
 static const struct vm_console_ops stdio_ops = {.in_eof = stdin_eof, .hold_input = true};
 
@@ -255,7 +257,7 @@ static int add_devices(struct vm *vm, struct hull_err *err)
 	    vm_io_add(&vm->pio, 0x64, 1, &vm_i8042_ops, &vm->bus, err) < 0)
 		return -1;
 	if (cfg->stdin_fd < 0)
-		vm_control_send_eof(vm->ctl);
+		vm_control_send_eof(vm->ctl, 0);
 	send_winsize(vm);
 	return 0;
 }

@@ -32,7 +32,9 @@ static void test_ctl_parse(void)
 	CHECK(ctl("winsize 24 80", &c) == 0 && c.kind == GUEST_CTL_WINSIZE && c.rows == 24 &&
 	      c.cols == 80);
 	CHECK(ctl("winsize 0 65535", &c) == 0 && c.rows == 0 && c.cols == 65535);
-	CHECK(ctl("eof", &c) == 0 && c.kind == GUEST_CTL_EOF);
+	CHECK(ctl("eof 0", &c) == 0 && c.kind == GUEST_CTL_EOF && c.bytes == 0);
+	CHECK(ctl("eof 108894", &c) == 0 && c.kind == GUEST_CTL_EOF && c.bytes == 108894);
+	CHECK(ctl("eof 9223372036854775807", &c) == 0 && c.bytes == INT64_MAX);
 	const char *bad[] = {"signal 0",
 			     "signal 65",
 			     "signal 015",
@@ -50,13 +52,26 @@ static void test_ctl_parse(void)
 			     "",
 			     "SIGNAL 9",
 			     "signal 1234567",
+			     "eof",
 			     "eof ",
-			     " eof",
-			     "EOF",
+			     " eof 1",
+			     "EOF 1",
 			     "eof\r",
+			     "eof 1\r",
 			     "eo",
 			     "eofx",
-			     "eof 1",
+			     "eof  1",
+			     "eof 1 ",
+			     "eof -1",
+			     "eof +1",
+			     "eof 01",
+			     "eof 00",
+			     "eof 1x",
+			     "eof 0x10",
+			     "eof 9223372036854775808",
+			     "eof 18446744073709551615",
+			     "eof 18446744073709551616",
+			     "eof 99999999999999999999999",
 			     "ready"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (ctl(bad[i], &c) == 0)
@@ -192,30 +207,45 @@ static void test_find_executable(void)
 
 /* The relay between two pipes: "hvc0" (the host writes h[1], the relay reads h[0]) and the
  * process's stdin (the relay writes o[1], the process reads o[0]); the relay gets h[0] and
- * o[1], nonblocking as PID 1 opens them. */
+ * o[1], nonblocking as PID 1 opens them, and logs to lg[1] ("hvc1"). */
 struct relay_case {
 	struct guest_relay r;
-	int h[2], o[2];
+	int h[2], o[2], lg[2];
 };
 
 static void relay_open(struct relay_case *c, int pipe_size)
 {
 	CHECK(pipe2(c->h, O_CLOEXEC) == 0 && pipe2(c->o, O_CLOEXEC) == 0);
+	CHECK(pipe2(c->lg, O_CLOEXEC | O_NONBLOCK) == 0);
 	CHECK(fcntl(c->h[0], F_SETFL, O_NONBLOCK) == 0 && fcntl(c->o[1], F_SETFL, O_NONBLOCK) == 0);
 	CHECK(fcntl(c->o[0], F_SETFL, O_NONBLOCK) == 0); /* the test reads what is there */
 	if (pipe_size > 0)
 		CHECK(fcntl(c->o[1], F_SETPIPE_SZ, pipe_size) == pipe_size);
-	guest_relay_init(&c->r, c->h[0], c->o[1]);
+	guest_relay_init(&c->r, c->h[0], c->o[1], c->lg[1]);
 	signal(SIGPIPE, SIG_IGN); /* as blocked in PID 1: a failed check, not a dead test */
+}
+
+/* What the relay logged so far. */
+static void relay_log(struct relay_case *c, char *buf, size_t size)
+{
+	ssize_t n = read(c->lg[0], buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
 }
 
 static void relay_end(struct relay_case *c)
 {
+	char log[512];
+	relay_log(c, log, sizeof log);
+	if (log[0])
+		printf("#   unchecked relay log: %s", log);
+	CHECK(log[0] == '\0');
 	guest_relay_close(&c->r);
 	if (c->h[1] >= 0)
 		close(c->h[1]);
 	if (c->o[0] >= 0)
 		close(c->o[0]);
+	close(c->lg[0]);
+	close(c->lg[1]);
 	signal(SIGPIPE, SIG_DFL);
 }
 
@@ -233,19 +263,33 @@ static ssize_t process_reads(struct relay_case *c, char *buf, size_t size)
 	return n == 0 ? -1 : n;
 }
 
+/* Everything the process can read now, appended at *have (buf has room to spare); true at
+ * end-of-file. */
+static bool process_drains(struct relay_case *c, char *buf, size_t size, size_t *have)
+{
+	for (;;) {
+		CHECK(*have < size);
+		if (*have >= size)
+			return false;
+		ssize_t n = process_reads(c, buf + *have, size - *have);
+		if (n <= 0)
+			return n == -1;
+		*have += (size_t)n;
+	}
+}
+
 static void test_relay_moves_bytes(void)
 {
 	struct relay_case c;
 	relay_open(&c, 0);
 	CHECK(guest_relay_in_events(&c.r) == POLLIN && guest_relay_out_events(&c.r) == 0);
-	CHECK(guest_relay_timeout(&c.r, 0) == -1);
-	guest_relay_step(&c.r, 0); /* nothing there: no blocking */
+	guest_relay_step(&c.r); /* nothing there: no blocking */
 	host_writes(&c, "hello\n", 6);
-	guest_relay_step(&c.r, 1);
+	guest_relay_step(&c.r);
 	char buf[64] = {0};
 	CHECK(process_reads(&c, buf, sizeof buf) == 6);
 	CHECK_STR(buf, "hello\n");
-	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1) == -1); /* no eof: stays open */
+	CHECK(c.r.out_fd >= 0 && c.r.got == 6); /* no eof: stays open */
 	relay_end(&c);
 }
 
@@ -259,69 +303,150 @@ static void test_relay_back_pressure(void)
 	for (size_t i = 0; i < sizeof sent; i++)
 		sent[i] = (char)('a' + i % 23);
 	host_writes(&c, sent, sizeof sent);
-	guest_relay_step(&c.r, 0);
+	guest_relay_step(&c.r);
 	CHECK(guest_relay_in_events(&c.r) == 0 && guest_relay_out_events(&c.r) == POLLOUT);
 	int unread = 0;
 	CHECK(ioctl(c.h[0], FIONREAD, &unread) == 0 && unread > 0); /* left in "hvc0" */
-	guest_relay_step(&c.r, 0);
+	guest_relay_step(&c.r);
 	size_t have = 0;
 	for (int rounds = 0; have < sizeof sent && rounds < 100; rounds++) {
 		ssize_t n = process_reads(&c, got + have, sizeof got - have);
 		CHECK(n >= 0);
 		have += n > 0 ? (size_t)n : 0;
-		guest_relay_step(&c.r, 0);
+		guest_relay_step(&c.r);
 	}
 	CHECK(have == sizeof sent && memcmp(got, sent, sizeof sent) == 0);
 	CHECK(guest_relay_in_events(&c.r) == POLLIN && guest_relay_out_events(&c.r) == 0);
 	relay_end(&c);
 }
 
-/* "eof" closes the pipe only when every byte is in it and hvc0 has been quiet for the grace
- * time; bytes that come within the grace still go, and restart it. */
-static void test_relay_eof(void)
+/* "eof N" after the bytes: the pipe closes once all N are in it, not before. */
+static void test_relay_eof_after_data(void)
 {
 	struct relay_case c;
 	relay_open(&c, 4096);
 	static char sent[4096 + 10], got[sizeof sent + 10];
 	memset(sent, 'x', sizeof sent);
 	host_writes(&c, sent, sizeof sent);
-	guest_relay_step(&c.r, 0); /* the pipe takes 4096: 10 bytes wait in the relay */
-	guest_relay_eof(&c.r, 0);
-	guest_relay_step(&c.r, 1000);
-	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1000) == -1); /* bytes pending */
-	size_t have = (size_t)process_reads(&c, got, sizeof got);
-	/* The last 10 bytes: hvc0 is read again from now on, the grace starts now (long after
-	 * the "eof"), since a throttled hvc0 could not bring its last bytes before. */
-	guest_relay_step(&c.r, 1000);
-	CHECK(c.r.out_fd >= 0 && guest_relay_timeout(&c.r, 1000) == GUEST_EOF_GRACE_MS);
-	host_writes(&c, "late", 4); /* read within the grace: relayed, grace restarts */
-	guest_relay_step(&c.r, 1000 + GUEST_EOF_GRACE_MS - 1);
+	guest_relay_step(&c.r); /* the pipe takes 4096: 10 bytes wait in the relay */
+	guest_relay_eof(&c.r, sizeof sent);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd >= 0 && guest_relay_out_events(&c.r) == POLLOUT); /* bytes pending */
+	size_t have = 0;
+	CHECK(!process_drains(&c, got, sizeof got, &have) && have == 4096);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd < 0); /* closed: end-of-file for the process */
+	CHECK(process_drains(&c, got, sizeof got, &have) && have == sizeof sent);
+	CHECK(c.r.in_fd >= 0 && guest_relay_in_events(&c.r) == POLLIN); /* still drained */
+	relay_end(&c);
+}
+
+/* "eof N" overtakes the bytes (the guest kernel's hvc driver hands hvc0's input over late):
+ * the pipe stays open until the N-th byte is in it, with no timer. */
+static void test_relay_eof_before_data(void)
+{
+	struct relay_case c;
+	relay_open(&c, 0);
+	guest_relay_eof(&c.r, 10);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd >= 0 && guest_relay_in_events(&c.r) == POLLIN);
+	host_writes(&c, "01234", 5);
+	guest_relay_step(&c.r);
 	CHECK(c.r.out_fd >= 0);
-	CHECK(guest_relay_timeout(&c.r, 1000 + GUEST_EOF_GRACE_MS) == GUEST_EOF_GRACE_MS - 1);
-	guest_relay_step(&c.r, 1000 + 2 * GUEST_EOF_GRACE_MS - 2);
-	CHECK(c.r.out_fd >= 0);
-	guest_relay_step(&c.r, 1000 + 2 * GUEST_EOF_GRACE_MS - 1);
-	CHECK(c.r.out_fd < 0 && c.r.in_fd < 0); /* closed: end-of-file for the process */
-	ssize_t n;
-	while ((n = process_reads(&c, got + have, sizeof got - have)) > 0)
-		have += (size_t)n;
-	CHECK(n == -1 && have == sizeof sent + 4);
-	CHECK(memcmp(got + sizeof sent, "late", 4) == 0);
-	CHECK(guest_relay_timeout(&c.r, 5000) == -1);
+	host_writes(&c, "5678", 4);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd >= 0); /* one byte short */
+	char got[32] = {0};
+	size_t have = 0;
+	CHECK(!process_drains(&c, got, sizeof got, &have) && have == 9);
+	host_writes(&c, "9", 1);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd < 0 && process_drains(&c, got, sizeof got, &have) && have == 10);
+	CHECK_STR(got, "0123456789");
 	relay_end(&c);
 
-	/* No stdin at all: the host's "eof" right after "ready". */
+	/* No stdin at all: the host's "eof 0" right after "ready" closes the pipe at once. */
 	relay_open(&c, 0);
-	guest_relay_eof(&c.r, 50);
-	CHECK(guest_relay_timeout(&c.r, 50) == GUEST_EOF_GRACE_MS);
-	guest_relay_step(&c.r, 50 + GUEST_EOF_GRACE_MS - 1);
+	guest_relay_step(&c.r);
 	CHECK(c.r.out_fd >= 0);
-	guest_relay_step(&c.r, 50 + GUEST_EOF_GRACE_MS);
+	guest_relay_eof(&c.r, 0);
+	guest_relay_step(&c.r);
 	CHECK(c.r.out_fd < 0 && process_reads(&c, got, sizeof got) == -1);
 	relay_end(&c);
 }
 
-/* hvc0 hung up (the host is gone): what was read goes, then end-of-file at once. */
+/* Many small pieces, the "eof" line somewhere among them: every byte arrives, in order, and
+ * the pipe closes exactly with the last one. */
+static void test_relay_many_pieces(void)
+{
+	struct relay_case c;
+	relay_open(&c, 4096);
+	static char sent[100000], got[sizeof sent + 16];
+	for (size_t i = 0; i < sizeof sent; i++)
+		sent[i] = (char)(i * 7 + i / 251);
+	size_t off = 0, have = 0;
+	bool early_end = false;
+	for (unsigned piece = 0; off < sizeof sent; piece++) {
+		size_t k = 1 + (piece * 13) % 37;
+		if (k > sizeof sent - off)
+			k = sizeof sent - off;
+		host_writes(&c, sent + off, k);
+		off += k;
+		if (off >= sizeof sent / 2 && !c.r.eof)
+			guest_relay_eof(&c.r, sizeof sent);
+		guest_relay_step(&c.r);
+		if (off < sizeof sent)
+			early_end |= c.r.out_fd < 0 || process_drains(&c, got, sizeof got, &have);
+	}
+	CHECK(!early_end);
+	for (int rounds = 0; c.r.out_fd >= 0 && rounds < 100; rounds++) {
+		process_drains(&c, got, sizeof got, &have);
+		guest_relay_step(&c.r);
+	}
+	CHECK(c.r.out_fd < 0 && process_drains(&c, got, sizeof got, &have));
+	CHECK(have == sizeof sent && memcmp(got, sent, sizeof sent) == 0);
+	relay_end(&c);
+}
+
+/* Bytes past N are the host's mistake: dropped, with one line on "hvc1". */
+static void test_relay_past_the_count(void)
+{
+	struct relay_case c;
+	relay_open(&c, 0);
+	guest_relay_eof(&c.r, 5);
+	host_writes(&c, "helloEXTRA", 10); /* read in one piece with the last good bytes */
+	guest_relay_step(&c.r);
+	char got[32] = {0}, log[256];
+	size_t have = 0;
+	CHECK(c.r.out_fd < 0 && process_drains(&c, got, sizeof got, &have) && have == 5);
+	CHECK_STR(got, "hello");
+	host_writes(&c, "more", 4); /* after the close: still drained, not logged again */
+	guest_relay_step(&c.r);
+	CHECK(c.r.excess == 9 && guest_relay_in_events(&c.r) == POLLIN);
+	relay_log(&c, log, sizeof log);
+	CHECK_STR(log, "hull-guest-init: stdin: more bytes than the host's \"eof 5\"; the rest "
+		       "is dropped\n");
+	relay_end(&c);
+
+	/* The line comes while read bytes still wait for room in the pipe: those past N go. */
+	relay_open(&c, 4096);
+	static char sent[4096 + 10], big[sizeof sent];
+	memset(sent, 'y', sizeof sent);
+	host_writes(&c, sent, sizeof sent);
+	guest_relay_step(&c.r);
+	guest_relay_eof(&c.r, 4100);
+	have = 0;
+	process_drains(&c, big, sizeof big, &have);
+	guest_relay_step(&c.r);
+	CHECK(c.r.out_fd < 0 && process_drains(&c, big, sizeof big, &have) && have == 4100);
+	CHECK(c.r.excess == 6);
+	relay_log(&c, log, sizeof log);
+	CHECK_CONTAINS(log, "\"eof 4100\"");
+	relay_end(&c);
+}
+
+/* hvc0 hung up (the host is gone): what was read goes, then end-of-file at once, with or
+ * without the host's count. */
 static void test_relay_hangup(void)
 {
 	struct relay_case c;
@@ -329,9 +454,19 @@ static void test_relay_hangup(void)
 	host_writes(&c, "bye", 3);
 	close(c.h[1]);
 	c.h[1] = -1;
-	guest_relay_step(&c.r, 0);
+	guest_relay_step(&c.r);
 	char buf[16] = {0};
 	CHECK(c.r.eof && c.r.in_fd < 0 && c.r.out_fd < 0);
+	CHECK(process_reads(&c, buf, sizeof buf) == 3 && process_reads(&c, buf, sizeof buf) == -1);
+	relay_end(&c);
+
+	relay_open(&c, 0);
+	guest_relay_eof(&c.r, 10);
+	host_writes(&c, "bye", 3);
+	close(c.h[1]);
+	c.h[1] = -1;
+	guest_relay_step(&c.r);
+	CHECK(c.r.in_fd < 0 && c.r.out_fd < 0);
 	CHECK(process_reads(&c, buf, sizeof buf) == 3 && process_reads(&c, buf, sizeof buf) == -1);
 	relay_end(&c);
 }
@@ -345,12 +480,12 @@ static void test_relay_reader_gone(void)
 	close(c.o[0]);
 	c.o[0] = -1;
 	host_writes(&c, "unread", 6);
-	guest_relay_step(&c.r, 0);
+	guest_relay_step(&c.r);
 	CHECK(c.r.in_fd < 0 && c.r.out_fd < 0);
 	CHECK(guest_relay_in_events(&c.r) == 0 && guest_relay_out_events(&c.r) == 0);
-	CHECK(guest_relay_timeout(&c.r, 0) == -1);
-	guest_relay_eof(&c.r, 0);
-	guest_relay_step(&c.r, 100);
+	guest_relay_eof(&c.r, 6);
+	guest_relay_step(&c.r);
+	CHECK(c.r.in_fd < 0 && c.r.out_fd < 0);
 	relay_end(&c);
 }
 
@@ -619,7 +754,10 @@ int main(void)
 	RUN(test_child_stdin);
 	RUN(test_relay_moves_bytes);
 	RUN(test_relay_back_pressure);
-	RUN(test_relay_eof);
+	RUN(test_relay_eof_after_data);
+	RUN(test_relay_eof_before_data);
+	RUN(test_relay_many_pieces);
+	RUN(test_relay_past_the_count);
 	RUN(test_relay_hangup);
 	RUN(test_relay_reader_gone);
 	RUN(test_read_config);

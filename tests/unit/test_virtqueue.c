@@ -31,6 +31,7 @@ static struct {
 	int cb_fd;
 	uint32_t events;
 	bool eof;
+	uint64_t eof_bytes;
 } fake;
 
 static void f_irq(void *ctx, unsigned irq, int level)
@@ -375,10 +376,11 @@ static uint32_t used_len(unsigned q, unsigned n)
 	return get32(USED + 0x800 * q + 4 + 8 * n + 4);
 }
 
-static void on_eof(void *ctx)
+static void on_eof(void *ctx, uint64_t bytes)
 {
 	(void)ctx;
 	fake.eof = true;
+	fake.eof_bytes = bytes;
 }
 static const struct vm_console_ops eof_ops = {.in_eof = on_eof};
 static const struct vm_console_ops held_ops = {.in_eof = on_eof, .hold_input = true};
@@ -440,7 +442,7 @@ static void test_console_rx_watched(void)
 	offer_q(0, 2, 2);
 	wr(t, 0x050, 0);
 	fake.cb(fake.cb_dev, p[0], EPOLLIN | EPOLLHUP);
-	CHECK(fake.eof && fake.events == 0);
+	CHECK(fake.eof && fake.events == 0 && fake.eof_bytes == 3);
 	CHECK(get16(USED + 2) == 2); /* the buffer stays with the device, unused */
 	CHECK(!fake.fail[0]);
 	vm_console_free(c);
@@ -471,7 +473,7 @@ static void test_console_rx_held(void)
 	put_desc_q(0, 1, BUF + 8, 8, VIRTQ_DESC_F_WRITE);
 	offer_q(0, 1, 1);
 	wr(t, 0x050, 0);
-	CHECK(fake.eof && get16(USED + 2) == 1);
+	CHECK(fake.eof && get16(USED + 2) == 1 && fake.eof_bytes == 3);
 	vm_console_free(c);
 	close(fd);
 }
@@ -498,7 +500,7 @@ static void test_console_rx_polled(void)
 	wr(t, 0x050, 0);
 	CHECK(get16(USED + 2) == 2 && used_len(0, 0) == 2 && used_len(0, 1) == 1);
 	CHECK(!memcmp(fake.mem.base + BUF, "ab", 2) && fake.mem.base[BUF + 16] == 'c');
-	CHECK(fake.eof && !fake.fail[0]);
+	CHECK(fake.eof && fake.eof_bytes == 3 && !fake.fail[0]);
 	/* a receive buffer outside RAM ends the VM */
 	vm_console_free(c);
 	reset_fake();
@@ -573,14 +575,14 @@ static void test_control_channel(void)
 	vm_control_start(c); /* what vm.c's event loop does on `ready` */
 	CHECK(used_len(0, 0) == 24 &&
 	      !memcmp(fake.mem.base + BUF, "signal 15\nwinsize 24 80\n", 24));
-	vm_control_send_eof(c); /* with no buffer: waits */
-	put_desc_q(0, 1, BUF + 64, 2, VIRTQ_DESC_F_WRITE);
-	put_desc_q(0, 2, BUF + 80, 2, VIRTQ_DESC_F_WRITE);
+	vm_control_send_eof(c, 123); /* with no buffer: waits */
+	put_desc_q(0, 1, BUF + 64, 4, VIRTQ_DESC_F_WRITE);
+	put_desc_q(0, 2, BUF + 80, 4, VIRTQ_DESC_F_WRITE);
 	offer_q(0, 1, 1);
 	offer_q(0, 2, 2);
 	wr(t, 0x050, 0);
-	CHECK(!memcmp(fake.mem.base + BUF + 64, "eo", 2) &&
-	      !memcmp(fake.mem.base + BUF + 80, "f\n", 2));
+	CHECK(used_len(0, 1) == 4 && !memcmp(fake.mem.base + BUF + 64, "eof ", 4) &&
+	      used_len(0, 2) == 4 && !memcmp(fake.mem.base + BUF + 80, "123\n", 4));
 	const char *lines = "noise\nexit 3\nready\nsig";
 	memcpy(fake.mem.base + BUF + 0x1000, lines, strlen(lines));
 	memcpy(fake.mem.base + BUF + 0x1100, "naled 9\n", 8);
@@ -607,6 +609,61 @@ static void test_control_channel(void)
 	vm_control_free(c);
 }
 
+/* What vm.c wires up: the end of hvc0's held input sends `eof N` on the control channel with
+ * the bytes that went into the guest's buffers, and no flood of other lines crowds it out. */
+static void send_eof(void *ctx, uint64_t bytes)
+{
+	vm_control_send_eof(ctx, bytes);
+}
+static const struct vm_console_ops stdio_ops = {.in_eof = send_eof, .hold_input = true};
+
+static void test_control_eof_count(void)
+{
+	reset_fake();
+	fake.watch_errno = EPERM;
+	char path[] = "/tmp/hull-test-vq-XXXXXX", data[300];
+	int fd = mkstemp(path);
+	unlink(path);
+	memset(data, 'd', sizeof data);
+	CHECK(write(fd, data, sizeof data) == sizeof data && lseek(fd, 0, SEEK_SET) == 0);
+	struct hull_err err = {0};
+	struct vm_control *ctl = vm_control_new(&bus, 7, NULL, NULL, &err);
+	struct vm_console *con = vm_console_new(&bus, 5, fd, -1, &stdio_ops, ctl, &err);
+	CHECK(ctl && con);
+	for (int i = 0; i < 1000; i++)
+		vm_control_send_signal(ctl, 15);
+	driver_ok(vm_console_transport(con));
+	put_desc_q(0, 0, BUF, 256, VIRTQ_DESC_F_WRITE);
+	put_desc_q(0, 1, BUF + 0x400, 256, VIRTQ_DESC_F_WRITE);
+	offer_q(0, 0, 0);
+	offer_q(0, 1, 1);
+	wr(vm_console_transport(con), 0x050, 0);
+	CHECK(get16(USED + 2) == 0); /* held */
+	vm_console_start_input(con);
+	CHECK(get16(USED + 2) == 2 && used_len(0, 0) == 256 && used_len(0, 1) == 44);
+	put_desc_q(0, 2, BUF + 0x800, 256, VIRTQ_DESC_F_WRITE);
+	offer_q(0, 2, 2);
+	wr(vm_console_transport(con), 0x050, 0); /* the end shows: `eof 300` is queued */
+	vm_console_free(con);
+	close(fd);
+	/* The control channel's turn, on the same rings. */
+	memset(fake.mem.base + DESC, 0, USED + 0x1000 - DESC);
+	struct vm_virtio *t = vm_control_transport(ctl);
+	driver_ok(t);
+	put_desc_q(0, 0, BUF + 0x4000, 8192, VIRTQ_DESC_F_WRITE);
+	offer_q(0, 0, 0);
+	wr(t, 0x050, 0);
+	CHECK(get16(USED + 2) == 0); /* held until the guest is ready */
+	vm_control_start(ctl);
+	uint32_t n = used_len(0, 0);
+	const char *tail = "signal 15\neof 300\n";
+	CHECK(get16(USED + 2) == 1 && n > 4000 && n <= VM_CONSOLE_PENDING_MAX);
+	CHECK(n >= strlen(tail) &&
+	      !memcmp(fake.mem.base + BUF + 0x4000 + n - strlen(tail), tail, strlen(tail)));
+	CHECK(!fake.fail[0]);
+	vm_control_free(ctl);
+}
+
 int main(void)
 {
 	RUN(test_normal_chain);
@@ -619,6 +676,7 @@ int main(void)
 	RUN(test_console_rx_polled);
 	RUN(test_control_lines);
 	RUN(test_control_channel);
+	RUN(test_control_eof_count);
 	munmap(fake.mem.base, MEM_SIZE);
 	return unit_done();
 }

@@ -149,6 +149,43 @@ case_bad_kernel_path() {
 	pass "$out"
 }
 
+# A run that waits for stdin's end must not hang the whole suite when it never comes.
+Hlimited() { timeout 60 /usr/bin/hull --root "$STATE" "$@"; }
+
+# All of stdin, and then its end: the guest init closes the process's stdin after exactly the
+# byte count the VMM sends with `eof N`, however late hvc0 hands over its last bytes.
+case_stdin_reaches_the_process() {
+	local d want got rc
+	d=$(bundle stdin '["/bin/sh", "-c", "md5sum"]')
+	want=$(seq 1 20000 | md5sum)
+	got=$(seq 1 20000 | Hlimited run -b "$d" vm-stdin 2>"$B/stdin.err")
+	rc=$?
+	note "pipe: rc $rc, want '$want', got '$got', stderr: $(cat "$B/stdin.err")"
+	[ "$rc" = 0 ] || fail "run exited $rc (killed after 60 s: no end-of-file?)"
+	[ "$got" = "$want" ] || fail "md5sum in the VM: '$got', of the 108894 bytes sent: '$want'"
+	seq 1 20000 >"$B/stdin.txt"
+	got=$(Hlimited run -b "$d" vm-stdin-file <"$B/stdin.txt" 2>"$B/stdin.err")
+	rc=$?
+	note "file: rc $rc, got '$got', stderr: $(cat "$B/stdin.err")"
+	[ "$rc" = 0 ] || fail "from a file: run exited $rc"
+	[ "$got" = "$want" ] || fail "from a file: md5sum in the VM: '$got'"
+	pass "108894 bytes through a pipe and from a file, md5 ${want%% *}"
+}
+
+case_empty_stdin_ends() {
+	local d out rc start took
+	d=$(bundle empty '["/bin/sh", "-c", "cat; echo done"]')
+	start=$(date +%s)
+	out=$(Hlimited run -b "$d" vm-empty </dev/null 2>"$B/empty.err")
+	rc=$?
+	took=$(($(date +%s) - start))
+	note "rc $rc after ${took}s: $out / stderr: $(cat "$B/empty.err")"
+	[ "$rc" = 0 ] || fail "run exited $rc after ${took}s (killed after 60 s: no end-of-file?)"
+	[ "$out" = "done" ] || fail "output: $out"
+	[ "$took" -lt 25 ] || fail "took ${took}s"
+	pass "cat saw end-of-file at once, exit 0 in ${took}s"
+}
+
 run_case kvm case_kvm
 if [ -c /dev/kvm ]; then
 	run_case output_and_exit_status case_output_and_exit_status
@@ -157,4 +194,6 @@ if [ -c /dev/kvm ]; then
 	run_case lifecycle_ps_and_cgroup case_lifecycle_ps_and_cgroup
 	run_case kernel_panic_is_an_error case_kernel_panic_is_an_error
 	run_case bad_kernel_path case_bad_kernel_path
+	run_case stdin_reaches_the_process case_stdin_reaches_the_process
+	run_case empty_stdin_ends case_empty_stdin_ends
 fi
