@@ -12,6 +12,8 @@ HULL_VM_LOG (keep the raw console there), HULL_GUEST_KERNEL (a vmlinux).
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -65,3 +67,34 @@ def vm(tmp_path_factory):
 @pytest.mark.parametrize("name", NAMES)
 def test_microvm(vm, name):
     check_case(vm, name)
+
+
+@pytest.fixture(scope="module")
+def on_host(tmp_path_factory, rootfs_template):
+    """The same script straight on this host, when its /dev/kvm can run a Linux guest."""
+    from test_vm_mode import can_run_linux_guests
+    if not can_run_linux_guests():
+        pytest.skip("this host's /dev/kvm cannot run a Linux guest (no vmx/svm, or PVM): "
+                    "the cases run in the nested VM above")
+    if not GUEST_KERNEL.is_file():
+        pytest.fail(missing())
+    tmp = tmp_path_factory.mktemp("vmhost")
+    (tmp / "ht").mkdir()
+    (tmp / "ht" / "vmlinux").symlink_to(GUEST_KERNEL)
+    shutil.copytree(rootfs_template, tmp / "ht" / "rootfs", symlinks=True)
+    env = dict(os.environ, HULLTEST_LIB=str(REPO / "tests/vm/guest/hulltest.sh"),
+               HULLTEST_DIR=str(tmp / "ht"), HULL=str(HULL_BIN), STATE=str(tmp / "state"),
+               B=str(tmp / "bundles"), HT_TMP=str(tmp / "logs"))
+    r = subprocess.run(["sh", str(CASES)], env=env, capture_output=True, text=True,
+                       timeout=600)
+    return vmrun.VMResult(argv=["sh", str(CASES)], output=r.stdout, returncode=r.returncode,
+                          timed_out=False, elapsed=0.0, begun=True, complete=True,
+                          results=vmrun.parse_results(r.stdout))
+
+
+def test_microvm_on_host(on_host):
+    """Every case of the script, run on this host (one test: it rarely runs at all)."""
+    got = on_host.by_name()
+    bad = [f"{n}: {got[n].status} {got[n].detail}" if n in got else f"{n}: no result"
+           for n in NAMES if n not in got or got[n].status == "FAIL"]
+    assert not bad, "\n".join(bad) + "\n" + on_host.tail(30)

@@ -4,15 +4,20 @@
 # tests/vm/guest/init; tests/integration/test_vm_microvm.py boots it. The guest kernel is
 # /hulltest/vmlinux (scripts/build-guest-kernel.sh), the modules are under /hulltest/kmod.
 # One "HULLTEST <name> PASS|FAIL|SKIP <detail>" line per run_case (guest/hulltest.sh).
+# On a host whose /dev/kvm can run a Linux guest, test_vm_microvm.py runs this script
+# directly: HULLTEST_DIR then holds rootfs/ and vmlinux (no kmod/), HULL is the binary, and
+# STATE and B are private directories.
 # shellcheck disable=SC3043,SC2016,SC1090
 . "$HULLTEST_LIB"
 
-STATE=/run/hull-vmtest
-B=/tmp/vmbundles
-KERNEL=/hulltest/vmlinux
+HT=${HULLTEST_DIR:-/hulltest}
+HULL=${HULL:-/usr/bin/hull}
+STATE=${STATE:-/run/hull-vmtest}
+B=${B:-/tmp/vmbundles}
+KERNEL=$HT/vmlinux
 mkdir -p "$STATE" "$B"
 
-H() { /usr/bin/hull --root "$STATE" "$@"; }
+H() { "$HULL" --root "$STATE" "$@"; }
 
 # bundle NAME ARGS_JSON: a VM-mode bundle; the variables USER_JSON, CWD, ENV_JSON and
 # ANNOTATIONS_JSON (set on the call) replace the defaults.
@@ -24,7 +29,7 @@ bundle() {
 		ann='{"org.hull.vm": "true", "org.hull.vm.kernel": "'$KERNEL'", "org.hull.vm.memory": "128"}'
 	rm -rf "$d"
 	mkdir -p "$d"
-	cp -a /hulltest/rootfs "$d/rootfs"
+	cp -a "$HT/rootfs" "$d/rootfs"
 	cat >"$d/config.json" <<JSON
 {
   "ociVersion": "1.2.0",
@@ -51,7 +56,9 @@ cleanup() {
 	if [ -n "$(ls "$STATE" 2>/dev/null)" ]; then
 		echo "HULLTEST-LOG $1: state left behind: $(ls "$STATE")"
 	fi
-	if [ -d /sys/fs/cgroup/hull ] && [ -n "$(find /sys/fs/cgroup/hull -mindepth 1 -type d)" ]; then
+	# In the VM the whole /hull tree is this script's; on a host it is not ours to clean.
+	if [ -z "${HULLTEST_DIR:-}" ] && [ -d /sys/fs/cgroup/hull ] &&
+		[ -n "$(find /sys/fs/cgroup/hull -mindepth 1 -type d)" ]; then
 		echo "HULLTEST-LOG $1: cgroups left behind: $(find /sys/fs/cgroup/hull -type d | tr '\n' ' ')"
 		find /sys/fs/cgroup/hull -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
 	fi
@@ -59,8 +66,12 @@ cleanup() {
 HT_AFTER_CASE=cleanup
 
 case_kvm() {
+	if [ ! -d "$HT/kmod" ]; then
+		[ -c /dev/kvm ] && grep -qwE 'svm|vmx' /proc/cpuinfo || fail "no usable /dev/kvm"
+		pass "the host's /dev/kvm"
+	fi
 	for m in irqbypass ccp kvm kvm-amd; do
-		f=$(find /hulltest/kmod -name "$m.ko" | head -n 1)
+		f=$(find "$HT/kmod" -name "$m.ko" | head -n 1)
 		[ -n "$f" ] || fail "no $m.ko in the initramfs"
 		insmod "$f" || fail "insmod $f"
 	done
@@ -115,8 +126,8 @@ case_lifecycle_ps_and_cgroup() {
 	H start vm-life || fail "start failed"
 	is_status vm-life running || fail "status $(status vm-life) after start"
 	pid=$(H state vm-life | sed -n 's/^  "pid": \([0-9]*\),*$/\1/p')
-	procs=$(cat /sys/fs/cgroup/hull/vm-life/cgroup.procs 2>/dev/null)
-	echo "$procs" | grep -qx "$pid" || fail "the VMM ($pid) is not in the container's cgroup: $procs"
+	grep -q ':/hull/vm-life$' "/proc/$pid/cgroup" ||
+		fail "the VMM ($pid) is not in the container's cgroup: $(cat "/proc/$pid/cgroup")"
 	H ps vm-life | grep -q "$pid" || fail "hull ps does not list $pid"
 	H kill vm-life KILL || fail "kill"
 	wait_until 100 is_status vm-life stopped || fail "not stopped after SIGKILL"
@@ -150,7 +161,7 @@ case_bad_kernel_path() {
 }
 
 # A run that waits for stdin's end must not hang the whole suite when it never comes.
-Hlimited() { timeout 60 /usr/bin/hull --root "$STATE" "$@"; }
+Hlimited() { timeout 60 "$HULL" --root "$STATE" "$@"; }
 
 # All of stdin, and then its end: the guest init closes the process's stdin after exactly the
 # byte count the VMM sends with `eof N`, however late hvc0 hands over its last bytes.
