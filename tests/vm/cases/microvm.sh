@@ -19,8 +19,8 @@ mkdir -p "$STATE" "$B"
 
 H() { "$HULL" --root "$STATE" "$@"; }
 
-# bundle NAME ARGS_JSON: a VM-mode bundle; the variables USER_JSON, CWD, ENV_JSON and
-# ANNOTATIONS_JSON (set on the call) replace the defaults.
+# bundle NAME ARGS_JSON: a VM-mode bundle; the variables USER_JSON, CWD, ENV_JSON,
+# ANNOTATIONS_JSON and TERMINAL (set on the call) replace the defaults.
 bundle() {
 	local d=$B/$1 user=${USER_JSON:-} env=${ENV_JSON:-} ann=${ANNOTATIONS_JSON:-}
 	[ -n "$user" ] || user='{"uid": 0, "gid": 0}'
@@ -33,11 +33,15 @@ bundle() {
 	cat >"$d/config.json" <<JSON
 {
   "ociVersion": "1.2.0",
-  "process": {"terminal": false, "user": $user, "args": $2, "env": $env, "cwd": "${CWD:-/}"},
+  "process": {"terminal": ${TERMINAL:-false}, "user": $user, "args": $2, "env": $env, "cwd": "${CWD:-/}"},
   "root": {"path": "rootfs"},
   "hostname": "vmbox",
   "annotations": $ann,
-  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+              "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+             {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+              "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}],
   "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"},
                            {"type": "uts"}]}
 }
@@ -99,6 +103,19 @@ case_env_cwd_user_hostname() {
 	out=$(H run -b "$d" vm-env 2>&1) || fail "run failed: $out"
 	[ "$out" = "bar /tmp 1000:1000 vmbox" ] || fail "the guest saw: $out"
 	pass "$out"
+}
+
+case_terminal() {
+	local d rc
+	d=$(TERMINAL=true bundle tty '["/bin/sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo both-ttys; exit 4"]')
+	# a foreground run with a terminal relays the container's pty to hull's own stdio
+	Hlimited run -b "$d" vm-tty >"$B/tty.out" 2>&1
+	rc=$?
+	note "$(cat "$B/tty.out")"
+	[ "$rc" = 4 ] || fail "run exited $rc, not 4: $(cat "$B/tty.out")"
+	grep -q "/dev/hvc0" "$B/tty.out" || fail "the process's tty is not hvc0: $(cat "$B/tty.out")"
+	grep -q "both-ttys" "$B/tty.out" || fail "stdin/stdout are not ttys: $(cat "$B/tty.out")"
+	pass "process.terminal: $(tr -d '\r' <"$B/tty.out" | head -n 1), exit 4"
 }
 
 case_signal_reaches_the_process() {
@@ -201,6 +218,7 @@ run_case kvm case_kvm
 if [ -c /dev/kvm ]; then
 	run_case output_and_exit_status case_output_and_exit_status
 	run_case env_cwd_user_hostname case_env_cwd_user_hostname
+	run_case terminal case_terminal
 	run_case signal_reaches_the_process case_signal_reaches_the_process
 	run_case lifecycle_ps_and_cgroup case_lifecycle_ps_and_cgroup
 	run_case kernel_panic_is_an_error case_kernel_panic_is_an_error
