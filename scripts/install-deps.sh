@@ -7,7 +7,7 @@ build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev liby
        libmnl-dev libnftnl-dev busybox-static scdoc"
 test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86
       podman conmon containerd netavark nftables
-      umoci zstd cpio"
+      umoci zstd cpio debootstrap"
 want="$build"
 [ "${1:-build}" = test ] && want="$build $test"
 
@@ -36,3 +36,7 @@ here=$(dirname "$0")
 # The micro-VM's guest kernel, built once from linux-source-6.1 (about 7 minutes; cached).
 "$here"/build-guest-kernel.sh >/dev/null ||
 	echo "install-deps: the guest kernel did not build (test_vm_microvm.py will fail)" >&2
+# The large test image (debootstrap --variant=minbase, packed as a layout and a
+# docker-archive; about a minute, cached) for test_images_large.py and bench/unpack.
+"$here"/../tests/images/debootstrap-image.sh >/dev/null ||
+	echo "install-deps: no debootstrap test image (test_images_large.py will skip)" >&2

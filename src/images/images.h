@@ -207,15 +207,17 @@ int image_split_source(const char *arg, bool (*exists)(const char *path), char *
 		       struct hull_err *err);
 
 /* A container's root over stored layers (overlay.c). */
-/* "lowerdir=l/N-1:...:l/0,upperdir=upper,workdir=work" into buf; an error when it does
- * not fit in size (one page: the kernel's limit for mount options) or when n is
- * beyond what overlayfs stacks. */
-int image_overlay_options(size_t n_layers, char *buf, size_t size, struct hull_err *err);
+/* "lowerdir=l/N-1:...:l/0,upperdir=upper,workdir=work" (",volatile" after it when
+ * ephemeral) into buf; an error when it does not fit in size (one page: the kernel's
+ * limit for mount options) or when n is beyond what overlayfs stacks. */
+int image_overlay_options(size_t n_layers, bool ephemeral, char *buf, size_t size,
+			  struct hull_err *err);
 /* Make containers/ID (locked: *lock_fd until the caller closes it) with its links to
- * the layers and image.json naming the record, and mount its root. */
+ * the layers and image.json naming the record, and mount its root; ephemeral (a
+ * `run --rm`, whose writes go with it) mounts it without syncs to the disk. */
 int image_container_make(struct image_store *s, const char *id, const char *image_id,
-			 const struct image_stored_layer *layers, size_t n, int *lock_fd,
-			 struct hull_err *err);
+			 const struct image_stored_layer *layers, size_t n, bool ephemeral,
+			 int *lock_fd, struct hull_err *err);
 /* containers/ID, malloc'd. */
 char *image_container_dir(const struct image_store *s, const char *id);
 /* Unmount and remove containers/ID; 1 when there is none. Without wait, a container

@@ -104,6 +104,7 @@ int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err
 	    run_args(&o, argc, argv, first, err) < 0 || check_bundle_flags(&o, err) < 0)
 		return -1;
 	o.create.foreground = !o.detach;
+	o.image.rm = o.rm;
 	char *bundle = NULL;
 	int lock_fd = -1;
 	if (o.image.image != NULL &&

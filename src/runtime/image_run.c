@@ -113,8 +113,8 @@ static int store_and_mount(struct prep *p, const char *source, const char *ref, 
 		return -1;
 	log_layers(p);
 	if (image_record_id(p->img, p->record, err) < 0 ||
-	    image_container_make(p->s, p->id, p->record, p->layers, p->img->n_layers, lock_fd,
-				 err) < 0)
+	    image_container_make(p->s, p->id, p->record, p->layers, p->img->n_layers, p->o->rm,
+				 lock_fd, err) < 0)
 		return -1;
 	*bundle = image_container_dir(p->s, p->id);
 	if (*bundle != NULL && make_configs(p, *bundle, err) == 0)

@@ -137,6 +137,7 @@ struct image_run {
 	char **cmd;	   /* replaces the image's Cmd when n_cmd > 0 */
 	int n_cmd;
 	bool terminal; /* -t */
+	bool rm;       /* --rm: the container's writes go with it */
 };
 /* Store the image (or find it stored), make the container's directory in the store
  * with its overlay root and config.json; *bundle gets that directory (malloc'd) and

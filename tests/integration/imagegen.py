@@ -270,3 +270,101 @@ def snapshot(root):
                         st.st_size if kind == "file" else None, digest, link,
                         tuple(sorted(xattrs.items())), st.st_rdev if kind == "chr" else None)
     return out
+
+
+# ---- a large image from a directory tree: tests/images/debootstrap-image.sh packs a
+# Debian minbase tree with this for test_images_large.py and bench/unpack.
+
+# Bump when tree_layers or pack_tree change what they write: the cached image is remade.
+PACK_REV = 2
+TREE_CONFIG = {"Cmd": ["/bin/bash"],
+               "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+
+
+class TreeLayer(Layer):
+    """Entries copied from a directory tree; gzip at level 6 (what Go's and most
+    registries' writers use), compressed once: these layers are tens of MB."""
+
+    def __init__(self):
+        super().__init__("gzip")
+        self._blob = None
+
+    @property
+    def blob(self):
+        if self._blob is None:
+            self._blob = gzip.compress(self.tar_bytes, compresslevel=6, mtime=0)
+        return self._blob
+
+    def add(self, path, arcname):
+        ti = self.tar.gettarinfo(path, arcname)
+        if ti is None:  # a socket: not in images
+            return
+        if ti.isreg() or ti.isdir():
+            xattrs = {x: os.getxattr(path, x, follow_symlinks=False)
+                      for x in os.listxattr(path, follow_symlinks=False)}
+            if xattrs:
+                ti.pax_headers = {"SCHILY.xattr." + k: v.decode("utf-8", "surrogateescape")
+                                  for k, v in xattrs.items()}
+        if ti.isreg():
+            with open(path, "rb") as f:
+                self.tar.addfile(ti, f)
+        else:
+            self.tar.addfile(ti)
+
+
+def tree_layers(src):
+    """Four layers: everything but /usr, /usr/lib, the rest of /usr, and a small last
+    layer that changes files, deletes some (whiteouts), makes /var/log opaque, re-points
+    a symlink and changes a mode, as an image built in steps would."""
+
+    def which(rel):
+        if rel == "usr/lib" or rel.startswith("usr/lib/"):
+            return 1
+        return 2 if rel.startswith("usr/") else 0
+
+    layers = [TreeLayer(), TreeLayer(), TreeLayer()]
+    layers[0].add(src, ".")
+    for dirpath, dirs, files in os.walk(src):
+        dirs.sort()
+        for name in dirs + sorted(files):
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, src)
+            layers[which(rel)].add(p, rel)
+    top = TreeLayer()
+    top.file("etc/hostname", b"hull-minbase\n")
+    top.file("etc/motd", b"a hull test image\n", 0o600)
+    for d in sorted(os.listdir(os.path.join(src, "usr/share/doc")))[:5]:
+        top.whiteout("usr/share/doc/" + d)
+    top.whiteout("etc/issue.net")
+    top.opaque("var/log").file("var/log/minbase.log", b"fresh\n")
+    top.symlink("etc/localtime", "/usr/share/zoneinfo/UTC")
+    return layers + [top]
+
+
+def pack_tree(src, layout, docker, ref="minbase", tag="minbase:latest"):
+    """The tree as an OCI layout (gzip layers) and as a docker-archive (plain layer
+    tars, as `docker save` writes) of the same four layers."""
+    layers = tree_layers(src)
+    oci_layout(layout, layers, ref=ref, cfg=TREE_CONFIG)
+    tmp = docker + ".parts"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        docker_archive(docker, layers, tmp, tags=(tag,), cfg=TREE_CONFIG)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return layers
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["pack-rev"]:
+        print(PACK_REV)
+    elif sys.argv[1:2] == ["pack-tree"] and len(sys.argv) == 5:
+        packed = pack_tree(*sys.argv[2:5])
+        print("imagegen: %d layers, %.1f MB gzip, %.1f MB tar" % (
+            len(packed), sum(len(x.blob) for x in packed) / 1e6,
+            sum(len(x.tar_bytes) for x in packed) / 1e6), file=sys.stderr)
+    else:
+        sys.exit("usage: imagegen.py pack-rev | pack-tree SRC LAYOUT DOCKER_TAR")

@@ -149,6 +149,28 @@ def test_overlay_rules_and_writes_stay_in_upper(h, layers):
     assert r.out == "version 2, longer\nnew\n", r
 
 
+def root_mount_options(r):
+    """The overlay's super options of the root, from a container's /proc/self/mountinfo."""
+    line = next(l for l in r.out.splitlines() if l.split()[4] == "/")
+    assert " - overlay " in line, line
+    return line.split(" - ")[1].split()[2].split(",")
+
+
+def test_rm_root_skips_syncs(h, layers):
+    """--rm: the upper directory goes with the run, so the overlay is volatile (no sync
+    of the upper file system at unmount or on the container's fsync); a kept container's
+    root keeps the usual syncs. Kernels say "volatile" (5.10) or "fsync=volatile"."""
+    src = make_source(h, "layout", layers)
+    r = run_image(h, src, "cat /proc/self/mountinfo", extra=["--rm"])
+    assert r.rc == 0, r
+    assert any(o in ("volatile", "fsync=volatile") for o in root_mount_options(r)), r.out
+    r = run_image(h, src, "cat /proc/self/mountinfo")
+    assert r.rc == 0, r
+    assert not any("volatile" in o for o in root_mount_options(r)), r.out
+    h.ok("delete", r.cid)
+    assert containers(h) == [] and not our_mounts(h)
+
+
 def usrmerge_layers():
     """A top layer writing through a lower symlink (bin -> usr/bin) and below a lower
     directory it does not list (etc, 0700)."""

@@ -73,23 +73,27 @@ static void test_overlay_options(void)
 {
 	struct hull_err err = {0};
 	char buf[4096];
-	CHECK(image_overlay_options(1, buf, sizeof buf, &err) == 0);
+	CHECK(image_overlay_options(1, false, buf, sizeof buf, &err) == 0);
 	CHECK_STR(buf, "lowerdir=l/0,upperdir=upper,workdir=work");
-	CHECK(image_overlay_options(3, buf, sizeof buf, &err) == 0);
+	CHECK(image_overlay_options(3, false, buf, sizeof buf, &err) == 0);
 	CHECK_STR(buf, "lowerdir=l/2:l/1:l/0,upperdir=upper,workdir=work");
+	/* `run --rm`: no syncs of an upper directory that is removed afterwards */
+	CHECK(image_overlay_options(2, true, buf, sizeof buf, &err) == 0);
+	CHECK_STR(buf, "lowerdir=l/1:l/0,upperdir=upper,workdir=work,volatile");
+	CHECK(image_overlay_options(500, true, buf, sizeof buf, &err) == 0);
 	/* overlayfs's own limit comes first: 500 layers fit in a page. */
-	CHECK(image_overlay_options(500, buf, sizeof buf, &err) == 0);
+	CHECK(image_overlay_options(500, false, buf, sizeof buf, &err) == 0);
 	CHECK(strlen(buf) < sizeof buf);
 	CHECK(strncmp(buf, "lowerdir=l/499:l/498:", 21) == 0);
-	CHECK(image_overlay_options(501, buf, sizeof buf, &err) < 0);
+	CHECK(image_overlay_options(501, false, buf, sizeof buf, &err) < 0);
 	CHECK_CONTAINS(err.msg, "501 layers");
-	CHECK(image_overlay_options(0, buf, sizeof buf, &err) < 0);
+	CHECK(image_overlay_options(0, false, buf, sizeof buf, &err) < 0);
 	/* Exactly what fits, and one byte less. */
 	size_t need = strlen("lowerdir=l/1:l/0,upperdir=upper,workdir=work") + 1;
-	CHECK(image_overlay_options(2, buf, need, &err) == 0);
-	CHECK(image_overlay_options(2, buf, need - 1, &err) < 0);
+	CHECK(image_overlay_options(2, false, buf, need, &err) == 0);
+	CHECK(image_overlay_options(2, false, buf, need - 1, &err) < 0);
 	CHECK_CONTAINS(err.msg, "one page");
-	CHECK(image_overlay_options(2, buf, 5, &err) < 0);
+	CHECK(image_overlay_options(2, false, buf, 5, &err) < 0);
 	hull_err_clear(&err);
 }
 
