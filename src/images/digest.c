@@ -42,49 +42,43 @@ char *image_blob_path(const char *digest, struct hull_err *err)
 	return path;
 }
 
-/* Before libcrypto's first use: no clean-up at exit. OpenSSL frees its tables from an
- * atexit handler by default, which only costs a short-lived hull time on its way out
- * (0.1-0.25 ms of every `run --image`); the kernel frees them anyway. */
-static void crypto_init(void)
-{
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
-}
-
+/* SHA-256 from nettle, linked statically: hull's other commands never pay for loading a
+ * crypto library (OpenSSL's libcrypto cost ~1 ms of relocations in every exec of hull). */
 int image_hash_init(struct image_hash *h, struct hull_err *err)
 {
-	crypto_init();
+	(void)err;
+	sha256_init(&h->ctx);
 	h->bytes = 0;
-	h->ctx = EVP_MD_CTX_new();
-	if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-		return hull_error(err, ENOMEM, "sha256: cannot initialise");
 	return 0;
 }
 
 void image_hash_update(struct image_hash *h, const void *buf, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, buf, len);
+	sha256_update(&h->ctx, len, buf);
 	h->bytes += (int64_t)len;
 }
 
 void image_hash_free(struct image_hash *h)
 {
-	EVP_MD_CTX_free(h->ctx);
-	h->ctx = NULL;
+	(void)h;
+}
+
+static void to_hex(const uint8_t md[SHA256_DIGEST_SIZE], char out[2 * SHA256_DIGEST_SIZE + 1])
+{
+	for (unsigned i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
 int image_hash_check(struct image_hash *h, const char *digest, const char *what,
 		     struct hull_err *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	uint8_t md[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	const char *want = image_digest_hex(digest, err);
 	if (want == NULL)
 		return hull_error_wrap(err, "%s", what);
-	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1)
-		return hull_error(err, 0, "%s: sha256 failed", what);
-	for (unsigned i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	sha256_digest(&h->ctx, SHA256_DIGEST_SIZE, md);
+	to_hex(md, hex);
 	if (strcmp(hex, want) != 0)
 		return hull_error(err, 0, "%s: digest mismatch: want sha256:%s, got sha256:%s",
 				  what, want, hex);
@@ -93,13 +87,13 @@ int image_hash_check(struct image_hash *h, const char *digest, const char *what,
 
 int image_sha256_hex(const void *buf, size_t len, char *out, struct hull_err *err)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	crypto_init();
-	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n * 2 != IMAGE_DIGEST_HEX)
-		return hull_error(err, 0, "sha256 failed");
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	struct sha256_ctx ctx;
+	uint8_t md[SHA256_DIGEST_SIZE];
+	(void)err;
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, buf);
+	sha256_digest(&ctx, SHA256_DIGEST_SIZE, md);
+	to_hex(md, out);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* Private to src/images: streaming SHA-256, blob reading, JSON re-emitting. */
 #pragma once
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -10,7 +10,7 @@
 #define IMAGE_MAX_JSON (16 << 20)
 
 struct image_hash {
-	EVP_MD_CTX *ctx;
+	struct sha256_ctx ctx;
 	int64_t bytes;
 };
 
