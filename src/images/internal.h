@@ -24,6 +24,12 @@ void image_hash_free(struct image_hash *h);
 /* The SHA-256 of len bytes as hex into out (IMAGE_DIGEST_HEX + 1 bytes). */
 int image_sha256_hex(const void *buf, size_t len, char *out, struct hull_err *err);
 
+/* The compressions an image may use (OCI: gzip, zstd; docker-archive layers and OCI archives:
+ * those or none). Not libarchive's "all": its bzip2, xz and lz4 filters would make every hull
+ * exec load three more libraries for formats no image uses. */
+struct archive;
+void image_archive_filters(struct archive *a);
+
 /* Read a JSON blob whole; digest (may be NULL: not checked) and size (-1: unknown)
  * checked before it is returned. */
 int image_read_blob(int dir_fd, const char *path, const char *digest, int64_t size, char **text,

@@ -42,6 +42,12 @@ static la_ssize_t feed_read(struct archive *a, void *data, const void **out)
 	return n;
 }
 
+void image_archive_filters(struct archive *a)
+{
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+}
+
 static void add_filter(struct archive *a, enum image_compression c)
 {
 	if (c == IMAGE_GZIP)
@@ -49,7 +55,7 @@ static void add_filter(struct archive *a, enum image_compression c)
 	else if (c == IMAGE_ZSTD)
 		archive_read_support_filter_zstd(a);
 	else if (c == IMAGE_ANY)
-		archive_read_support_filter_all(a);
+		image_archive_filters(a);
 }
 
 /* A zstd docker-archive layer is checked against its diff_id in a pass of its own,
@@ -64,7 +70,7 @@ static int check_zstd_diff_id(int fd, const struct image_layer *l, struct hull_e
 	const void *buf;
 	size_t len;
 	la_int64_t off;
-	archive_read_support_filter_all(a);
+	image_archive_filters(a);
 	archive_read_support_format_raw(a);
 	int r = archive_read_open_fd(a, fd, READ_CHUNK);
 	if (r == ARCHIVE_OK)

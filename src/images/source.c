@@ -141,7 +141,7 @@ static int extract_filtered(const char *file, int dir_fd, struct extract_filter 
 	int r, ret = 0;
 	if (a == NULL)
 		return hull_error(err, ENOMEM, "archive");
-	archive_read_support_filter_all(a);
+	image_archive_filters(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, file, 1 << 20) != ARCHIVE_OK) {
 		ret = hull_error(err, archive_errno(a), "%s: %s", file, archive_error_string(a));
