@@ -221,7 +221,7 @@ int net_ipam_release(const char *dir, const char *bridge, const char *id, int *h
 	int r = read_leases(dfd, bridge, &l, err);
 	size_t kept = 0;
 	for (size_t i = 0; r == 0 && i < l.n; i++)
-		if (strcmp(l.v[i].id, id) != 0)
+		if (id == NULL || strcmp(l.v[i].id, id) != 0)
 			l.v[kept++] = l.v[i];
 	if (r == 0 && kept != l.n) {
 		l.n = kept;

@@ -124,6 +124,37 @@ int net_link_get(struct net_nl *nl, const char *name, struct net_link_info *out,
 	return 0;
 }
 
+struct ports {
+	int master, n;
+};
+
+static int master_attr_cb(const struct nlattr *a, void *data)
+{
+	struct ports *p = data;
+	if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_validate(a, MNL_TYPE_U32) >= 0 &&
+	    (int)mnl_attr_get_u32(a) == p->master)
+		p->n++;
+	return MNL_CB_OK;
+}
+
+static int port_cb(const struct nlmsghdr *nlh, void *data)
+{
+	mnl_attr_parse(nlh, sizeof(struct ifinfomsg), master_attr_cb, data);
+	return 0;
+}
+
+int net_bridge_port_count(struct net_nl *nl, int bridge_index, struct hull_err *err)
+{
+	char buf[NET_MSG_SIZE];
+	struct ports p = {.master = bridge_index};
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, 0, 0);
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)bridge_index); /* the kernel filters */
+	if (net_nl_talk(nl, nlh, port_cb, &p, "list bridge ports", err) < 0)
+		return -1;
+	return p.n;
+}
+
 struct nlmsghdr *net_msg_bridge_port_hairpin(void *buf, int index)
 {
 	struct nlmsghdr *nlh = link_msg(buf, RTM_SETLINK, 0, index);

@@ -340,6 +340,35 @@ int net_ports_remove(const char *id, struct hull_err *err)
 	return 0;
 }
 
+static int drop_step(struct nat_conn *c, uint32_t genid, const struct nat_rules *rules, void *arg,
+		     struct hull_err *err)
+{
+	bool *dropped = arg;
+	*dropped = false;
+	if (rules->n > 0)
+		return 0;
+	struct nat_batch *b = nat_batch_new(c, genid, 1);
+	if (b == NULL)
+		return hull_error(err, ENOMEM, "nftables batch");
+	nat_batch_del_table(b); /* its empty base chains go with it */
+	int r = nat_batch_commit(c, b, "delete table inet " NAT_TABLE, err);
+	nat_batch_free(b);
+	if (r < 0 && err->code == ENOENT) {
+		hull_err_clear(err);
+		return 0;
+	}
+	*dropped = r == 0;
+	return r;
+}
+
+int net_nat_drop_if_empty(struct hull_err *err)
+{
+	bool dropped = false;
+	if (transact(drop_step, &dropped, err) < 0)
+		return hull_error_wrap(err, "remove the nftables table inet " NAT_TABLE);
+	return dropped;
+}
+
 int net_nat_release_if_unused(const char *bridge, bool still_used, struct hull_err *err)
 {
 	struct unpublish u = {0};

@@ -17,6 +17,11 @@ struct nlmsghdr;
 struct net_nl;
 struct net_nl *net_nl_open(int netns_fd, struct hull_err *err);
 void net_nl_close(struct net_nl *nl);
+static inline void net_nl_closep(struct net_nl **nl)
+{
+	net_nl_close(*nl);
+}
+#define _cleanup_nl_ __attribute__((cleanup(net_nl_closep)))
 /* Send one request (with NLM_F_ACK) and read until its ack or NLMSG_DONE; each other reply
  * goes to cb. what names the request in errors, which carry the kernel's extack text. */
 typedef int (*net_nl_cb)(const struct nlmsghdr *nlh, void *data);
@@ -57,6 +62,8 @@ struct net_link_info {
 int net_link_get(struct net_nl *nl, const char *name, struct net_link_info *out,
 		 struct hull_err *err);
 int net_link_apply(struct net_nl *nl, const struct net_link_change *ch, struct hull_err *err);
+/* How many links have bridge_index as their master. */
+int net_bridge_port_count(struct net_nl *nl, int bridge_index, struct hull_err *err);
 /* The bridge, created when missing; fails when the name is another kind of link. */
 int net_bridge_ensure(struct net_nl *nl, const char *name, struct hull_err *err);
 /* A veth pair, the peer made directly in peer_netns_fd with peer_mac (NULL: the kernel's
@@ -91,9 +98,9 @@ int net_ipam_pick(const struct net_subnet *s, const uint32_t *taken, size_t n, u
 /* Lease an address for id: want (text) or the lowest free one; out gets its text. */
 int net_ipam_alloc(const char *dir, const char *bridge, const struct net_subnet *s, const char *id,
 		   const char *want, char out[16], struct hull_err *err);
-/* Drop id's lease; returns how many leases the bridge still has. With held_lock, the
- * bridge's lock fd stays held and is handed over (or -1), so the caller can act on "none
- * left" before a concurrent create takes a new lease. */
+/* Drop id's lease (id NULL: none); returns how many leases the bridge still has. With
+ * held_lock, the bridge's lock fd stays held and is handed over (or -1), so the caller can
+ * act on "none left" before a concurrent create takes a new lease. */
 int net_ipam_release(const char *dir, const char *bridge, const char *id, int *held_lock,
 		     struct hull_err *err);
 /* How many leases the bridge has (0 when none or no file). */
@@ -123,3 +130,6 @@ int net_ports_remove(const char *id, struct hull_err *err);
  * unregistering the nat hooks waits for RCU grace periods (13 ms here), a cost every
  * sequential run would pay; the empty chains hold no rules and match nothing. */
 int net_nat_release_if_unused(const char *bridge, bool still_used, struct hull_err *err);
+/* `hull net prune`: remove table inet hull when it holds no rule; 1 when it was removed,
+ * 0 when it was not there or still has rules. */
+int net_nat_drop_if_empty(struct hull_err *err);

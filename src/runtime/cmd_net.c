@@ -111,9 +111,12 @@ int cmd_net(const struct hull_globals *g, int argc, char **argv, struct hull_err
 	const char *sub = first < argc ? argv[first] : "";
 	bool ls = strcmp(sub, "ls") == 0 && first + 1 == argc;
 	bool inspect = strcmp(sub, "inspect") == 0 && first + 2 == argc;
+	if (strcmp(sub, "prune") == 0 && first + 1 == argc)
+		return net_prune(g, err);
 	if (!ls && !inspect)
 		return hull_error(err, 0,
-				  "usage: hull net ls | hull net inspect ID [--format json]");
+				  "usage: hull net ls | hull net inspect ID [--format json] | "
+				  "hull net prune");
 	_cleanup_close_ int root_fd = open(g->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0 && inspect)
 		return hull_error(err, 0, "container %s does not exist", argv[first + 1]);

@@ -25,6 +25,9 @@ struct net_plan {
 };
 
 int net_plan_write(int dir_fd, const struct net_plan *p, struct hull_err *err);
+struct hull_globals;
+/* `hull net prune` (net_prune.c). */
+int net_prune(const struct hull_globals *g, struct hull_err *err);
 /* A missing file is an empty plan. */
 int net_plan_read(int dir_fd, struct net_plan *p, struct hull_err *err);
 /* The IPv6 side of an IPv4 subnet and address: fd89:HI:LO::/64, ...::A:B. */

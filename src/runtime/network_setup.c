@@ -14,12 +14,6 @@
 #include "netsetup/netsetup.h"
 #include "network_internal.h"
 
-static void nl_closep(struct net_nl **nl)
-{
-	net_nl_close(*nl);
-}
-#define _cleanup_nl_ __attribute__((cleanup(nl_closep)))
-
 /* The init's network namespace, or -2 (no error) when it is still ours: the init makes
  * it later (after joining a user namespace by path). */
 static int open_netns(pid_t pid, struct hull_err *err)

@@ -223,6 +223,28 @@ def test_ipv6_forwarding_keeps_router_advertisements(h, ns):
     assert sysctl("lo/accept_ra") == "0"
 
 
+def test_net_prune(h, ns):
+    """`hull net prune` removes what hull keeps on the host between containers (the bridge,
+    the empty nftables table), and nothing while a container uses them; a bridge with a port
+    of someone else's stays."""
+    def state():
+        links = ns.links()
+        tables = ns.sh("nft", "list", "tables").stdout
+        return "hull0" in links, "inet hull" in tables
+    cid = start(ns, net_bundle(h), "--net", "bridge")
+    assert ns.ok("net", "prune").out == "" and state() == (True, True)
+    ns.ok("delete", "--force", cid)
+    ns.sh("ip", "link", "add", "other0", "type", "veth", "peer", "name", "other1")
+    ns.sh("ip", "link", "set", "other0", "master", "hull0")
+    out = ns.ok("net", "prune").out
+    assert out == "removed nftables table inet hull\n", out
+    assert state() == (True, False)
+    ns.sh("ip", "link", "del", "other0")
+    assert ns.ok("net", "prune").out == "removed bridge hull0\n"
+    assert state() == (False, False)
+    assert ns.ok("net", "prune").out == ""
+
+
 def test_annotations_carry_the_request(h, ns):
     b = net_bundle(h, annotations={"org.hull.net.mode": "bridge",
                                    "org.hull.net.ip": "10.89.0.77"})
