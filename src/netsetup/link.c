@@ -73,6 +73,8 @@ struct nlmsghdr *net_msg_link_change(void *buf, const struct net_link_change *ch
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, ch->name);
 	if (ch->netns_fd >= 0)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ch->netns_fd);
+	if (ch->alias)
+		mnl_attr_put_strz(nlh, IFLA_IFALIAS, ch->alias);
 	return nlh;
 }
 
@@ -91,6 +93,8 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 		out->mtu = mnl_attr_get_u32(a);
 	if (mnl_attr_get_type(a) == IFLA_LINKINFO && mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
 		mnl_attr_parse_nested(a, kind_cb, out->kind);
+	if (mnl_attr_get_type(a) == IFLA_IFALIAS && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(out->alias, sizeof out->alias, "%s", mnl_attr_get_str(a));
 	return MNL_CB_OK;
 }
 

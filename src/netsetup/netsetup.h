@@ -43,11 +43,12 @@ struct nlmsghdr *net_msg_bridge_port_hairpin(void *buf, int index);
 int net_bridge_port_hairpin(struct net_nl *nl, int index, struct hull_err *err);
 struct net_link_change {
 	int index;
-	int up;		  /* 1 up, 0 down, -1 unchanged */
-	unsigned mtu;	  /* 0: unchanged */
-	int master;	  /* ifindex, 0: unchanged */
-	const char *name; /* rename, or NULL */
-	int netns_fd;	  /* move, or -1 */
+	int up;		   /* 1 up, 0 down, -1 unchanged */
+	unsigned mtu;	   /* 0: unchanged */
+	int master;	   /* ifindex, 0: unchanged */
+	const char *name;  /* rename, or NULL */
+	int netns_fd;	   /* move, or -1 */
+	const char *alias; /* IFLA_IFALIAS, or NULL */
 };
 struct nlmsghdr *net_msg_link_change(void *buf, const struct net_link_change *ch);
 /* family AF_INET or AF_INET6; addr in network order. */
@@ -57,7 +58,8 @@ struct nlmsghdr *net_msg_default_route(void *buf, int index, int family, const v
 struct net_link_info {
 	int index; /* 0: no such link */
 	unsigned mtu;
-	char kind[32]; /* "bridge", "veth", ... or "" */
+	char kind[32];	 /* "bridge", "veth", ... or "" */
+	char alias[256]; /* IFLA_IFALIAS, or "" */
 };
 int net_link_get(struct net_nl *nl, const char *name, struct net_link_info *out,
 		 struct hull_err *err);

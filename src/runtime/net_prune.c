@@ -9,7 +9,7 @@
 
 #include "common/cleanup.h"
 #include "netsetup/netsetup.h"
-#include "network.h"
+#include "network_internal.h"
 #include "runtime.h"
 
 /* Under the bridge's lease lock, so no create takes a lease while we remove it. */
@@ -56,7 +56,7 @@ static int prune_bridges(struct net_nl *nl, const char *dir, struct hull_err *er
 int net_prune(const struct hull_globals *g, struct hull_err *err)
 {
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%s", g->root, NET_LEASE_DIR);
+	network_lease_dir(g->root, dir, sizeof dir);
 	_cleanup_nl_ struct net_nl *nl = net_nl_open(-1, err);
 	if (nl == NULL || prune_bridges(nl, dir, err) < 0)
 		return -1;

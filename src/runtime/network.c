@@ -6,8 +6,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -119,17 +121,48 @@ static int plan_devices(const struct oci_spec *spec, struct net_plan *p, struct 
 	return 0;
 }
 
-static void lease_dir(const struct container *c, char *out, size_t size)
+void network_lease_dir(const char *root, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s", c->g->root, NET_LEASE_DIR);
+	char abs[PATH_MAX];
+	snprintf(out, size, "%s/%s", realpath(root, abs) ? abs : root, NET_LEASE_DIR);
 }
 
+/* Two --root directories on one bridge would lease the same addresses, and the last
+ * container of either would take the NAT rules the other's still use: a create is refused
+ * while the bridge's owner (its alias) is another root that still has leases on it. */
+static int check_bridge_owner(const char *bridge, const char *dir, struct hull_err *err)
+{
+	_cleanup_nl_ struct net_nl *nl = net_nl_open(-1, err);
+	struct net_link_info li;
+	if (nl == NULL || net_link_get(nl, bridge, &li, err) < 0)
+		return -1;
+	size_t n = strlen(NET_OWNER_PREFIX);
+	const char *other = li.alias + n;
+	if (li.index == 0 || strncmp(li.alias, NET_OWNER_PREFIX, n) != 0 || strcmp(other, dir) == 0)
+		return 0;
+	struct hull_err ignored = {0};
+	int left = net_ipam_count(other, bridge, &ignored);
+	hull_err_clear(&ignored);
+	if (left > 0)
+		return hull_error(err, EBUSY,
+				  "--net bridge:%s: its addresses are leased by the containers of "
+				  "another --root (%.*s); use that --root or another bridge",
+				  bridge, (int)(strlen(other) - strlen("/" NET_LEASE_DIR)), other);
+	return 0;
+}
+
+/* The host end's name: the id's hash mixed with random bits. Not the id's hash alone: the
+ * pair of a deleted container goes away with its namespace in the background, so a new
+ * container of the same id (`run --rm` in a loop) must not need the old name free. */
 static void veth_name(const char *id, char out[IF_NAMESIZE])
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (const char *s = id; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	snprintf(out, IF_NAMESIZE, "hv%08x", h);
+	uint32_t salt = 0;
+	if (getrandom(&salt, sizeof salt, GRND_NONBLOCK) != sizeof salt)
+		salt = (uint32_t)getpid() * 2654435761u ^ (uint32_t)time(NULL);
+	snprintf(out, IF_NAMESIZE, "hv%08x", h ^ salt);
 }
 
 static int lease(struct container *c, const struct net_opts *o, struct net_plan *p,
@@ -147,8 +180,9 @@ static int lease(struct container *c, const struct net_opts *o, struct net_plan 
 	if (net_plan_write(c->dir_fd, p, err) < 0)
 		return -1;
 	char dir[4096];
-	lease_dir(c, dir, sizeof dir);
-	if (net_ipam_alloc(dir, p->bridge, &s, c->st.id, ip, p->ip4, err) < 0)
+	network_lease_dir(c->g->root, dir, sizeof dir);
+	if (check_bridge_owner(p->bridge, dir, err) < 0 ||
+	    net_ipam_alloc(dir, p->bridge, &s, c->st.id, ip, p->ip4, err) < 0)
 		return -1;
 	net_plan_ipv6(p);
 	return net_plan_write(c->dir_fd, p, err);

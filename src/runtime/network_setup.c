@@ -47,11 +47,17 @@ static int link_up(struct net_nl *nl, const char *name, unsigned mtu, int master
 	return net_link_apply(nl, &ch, err) < 0 ? -1 : li.index;
 }
 
-static int setup_bridge(struct net_nl *host, const struct net_plan *p, struct hull_err *err)
+/* Up, with its owner in the alias (network_internal.h); the kernel keeps 255 bytes of it. */
+static int setup_bridge(struct net_nl *host, const struct net_plan *p, const char *root,
+			struct hull_err *err)
 {
+	char dir[4096], owner[256];
+	network_lease_dir(root, dir, sizeof dir);
+	snprintf(owner, sizeof owner, NET_OWNER_PREFIX "%.240s", dir);
 	int br = net_bridge_ensure(host, p->bridge, err);
+	struct net_link_change up = {.index = br, .up = 1, .netns_fd = -1, .alias = owner};
 	if (br < 0 || net_addr_add(host, br, p->gw4, p->prefix, err) < 0 ||
-	    net_addr_add(host, br, p->gw6, 64, err) < 0 || link_up(host, p->bridge, 0, 0, err) < 0)
+	    net_addr_add(host, br, p->gw6, 64, err) < 0 || net_link_apply(host, &up, err) < 0)
 		return -1;
 	if (net_nat_ensure(p->bridge, p->subnet, p->subnet6, err) < 0)
 		return -1;
@@ -84,7 +90,7 @@ static int setup_ports(const struct container *c, const struct net_plan *p, stru
 static int setup_veth(struct container *c, struct net_nl *host, struct net_nl *in, int ns,
 		      const struct net_plan *p, struct hull_err *err)
 {
-	int br = setup_bridge(host, p, err);
+	int br = setup_bridge(host, p, c->g->root, err);
 	if (br < 0)
 		return -1;
 	unsigned mtu = net_uplink_mtu(host);
@@ -170,7 +176,7 @@ int network_teardown(struct container *c, struct hull_err *err)
 	if (strcmp(p.mode, "bridge") != 0)
 		return 0;
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%s", c->g->root, NET_LEASE_DIR);
+	network_lease_dir(c->g->root, dir, sizeof dir);
 	_cleanup_close_ int lock = -1;
 	int left = -1;
 	/* The NAT rules go while the lease lock is held, so a create racing with the last

@@ -223,6 +223,47 @@ def test_ipv6_forwarding_keeps_router_advertisements(h, ns):
     assert sysctl("lo/accept_ra") == "0"
 
 
+def test_same_id_again_right_after_delete(h, ns):
+    """The old veth pair goes with its namespace in the background: a new container of the
+    same id (a `run --rm` loop) must not trip over its name."""
+    b = net_bundle(h)
+    cid = start(ns, b, "--net", "bridge")
+    # Keep the old namespace (and so its veth pair) alive, as a slow background clean-up
+    # or someone's bind mount would.
+    pid = json.loads(ns.ok("state", cid).out)["pid"]
+    held = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+    try:
+        ns.ok("delete", "--force", cid)
+        ns.ok("run", "-d", "--net", "bridge", "-b", b, cid)
+        ns.ok("delete", "--force", cid)
+    finally:
+        os.close(held)
+
+
+def test_bridge_is_owned_by_one_root(h, ns):
+    """Leases live under --root: a second root on the same bridge would hand out the same
+    addresses, so its create is refused while the first root has containers there."""
+    cid = start(ns, net_bundle(h), "--net", "bridge")
+    other_root = h.tmp / "other-root"
+    def other(*args):
+        return h.run(argv=ns.prefix() + [str(h.hull_bin), "--root", str(other_root)] +
+                     [str(a) for a in args])
+    b = net_bundle(h)
+    oid = h.new_id("other")
+    assert_error(other("create", "--net", "bridge", "-b", b, oid), "bridge:hull0",
+                 "another --root", str(h.root))
+    assert other("state", oid).rc != 0 and not (other_root / ".net" / "hull0.leases").exists()
+    ns.ok("delete", "--force", cid)
+    r = other("run", "-d", "--net", "bridge", "-b", b, oid)
+    assert r.rc == 0, r
+    assert other("delete", "--force", oid).rc == 0
+    # and the other way round
+    assert other("run", "-d", "--net", "bridge", "-b", b, oid).rc == 0
+    assert_error(ns.hull("create", "--net", "bridge", "-b", net_bundle(h), h.new_id()),
+                 "another --root", str(other_root))
+    assert other("delete", "--force", oid).rc == 0
+
+
 def test_net_prune(h, ns):
     """`hull net prune` removes what hull keeps on the host between containers (the bridge,
     the empty nftables table), and nothing while a container uses them; a bridge with a port
