@@ -11,6 +11,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "json.h"
 
 static int log_fd = STDERR_FILENO;
@@ -35,19 +36,6 @@ int log_open(const char *path, bool json, bool debug, struct hull_err *err)
 bool log_to_file(void)
 {
 	return log_file;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -77,5 +65,5 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	} else {
 		snprintf(line, sizeof line, "hull: %s: %s\n", level_names[level], msg);
 	}
-	write_all(log_fd, line, strlen(line));
+	(void)fd_write_all(log_fd, line, strlen(line)); /* a log that cannot be written is lost */
 }

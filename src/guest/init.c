@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "guest.h"
 
 struct init {
@@ -43,19 +44,6 @@ struct init {
 	pid_t main_pid;
 	struct guestcfg cfg;
 };
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
 
 /* What the host has not taken yet of the process's last output: wait (at most 2 s, a
  * leftover child may keep writing) until the hvc driver's buffer is empty. */
@@ -78,7 +66,7 @@ __attribute__((noreturn)) static void finish(struct init *in, int wstatus)
 	drain(in->hvc0);
 	drain(in->hvc1);
 	if (in->hvc2 >= 0)
-		write_all(in->hvc2, line, guest_report_format(wstatus, line, sizeof line));
+		(void)fd_write_all(in->hvc2, line, guest_report_format(wstatus, line, sizeof line));
 	sync();
 	reboot(RB_AUTOBOOT);
 	_exit(1);
@@ -90,8 +78,8 @@ __attribute__((noreturn)) static void fail(struct init *in, const struct hull_er
 	char line[1024];
 	int n = snprintf(line, sizeof line, "hull-guest-init: %s\n", hull_err_text(err));
 	if (n > 0)
-		write_all(in->hvc1 >= 0 ? in->hvc1 : STDERR_FILENO, line,
-			  (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+		(void)fd_write_all(in->hvc1 >= 0 ? in->hvc1 : STDERR_FILENO, line,
+				   (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	finish(in, W_EXITCODE(GUEST_EXIT_CANNOT_RUN, 0));
 }
 
@@ -259,7 +247,7 @@ int main(void)
 	if (open_channels(&in, &err) < 0 || prepare(&in, &err) < 0 || open_stdin(&in, &err) < 0)
 		fail(&in, &err);
 	/* hvc0 and hvc2 are in their final modes: the host may send stdin and its lines. */
-	write_all(in.hvc2, GUEST_CTL_READY, strlen(GUEST_CTL_READY));
+	(void)fd_write_all(in.hvc2, GUEST_CTL_READY, strlen(GUEST_CTL_READY));
 	int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
 	if (sfd < 0)
 		fail(&in, (hull_error(&err, errno, "signalfd"), &err));

@@ -6,21 +6,8 @@
 
 #include "cli.h"
 #include "common/cleanup.h"
+#include "common/fdio.h"
 #include "spec.h"
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 static int write_config(int dir, const char *bundle, const char *text, struct hull_err *err)
 {
@@ -31,7 +18,7 @@ static int write_config(int dir, const char *bundle, const char *text, struct hu
 		return hull_error(err, 0, "spec: config.json already exists in %s", bundle);
 	if (fd < 0)
 		return hull_error(err, errno, "spec: create %s/config.json", bundle);
-	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0) {
+	if (fd_write_all(fd, text, strlen(text)) < 0 || fd_write_all(fd, "\n", 1) < 0) {
 		int saved = errno;
 		unlinkat(dir, "config.json", 0);
 		return hull_error(err, saved, "spec: write %s/config.json", bundle);
