@@ -3,7 +3,6 @@
  * (NFNL_BATCH_GENID, -ERESTART): two hull processes publishing at once cannot both win. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -17,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "nat_int.h"
@@ -30,7 +31,6 @@
 struct nat_conn {
 	struct mnl_socket *nl;
 	uint32_t portid, seq;
-	bool committed;
 };
 
 struct nat_conn *nat_conn_open(struct hull_err *err)
@@ -57,31 +57,60 @@ struct nat_conn *nat_conn_open(struct hull_err *err)
 	return c;
 }
 
-static void *close_socket(void *nl)
-{
-	mnl_socket_close(nl);
-	return NULL;
-}
+/* Closing an nfnetlink socket soon after any commit waits for that commit's destroy work,
+ * which waits for an RCU grace period (nf_tables' NETLINK_URELEASE handler flushes it, holding
+ * the ruleset's commit lock): 5-15 ms on this VM for changes that are already live. So hull
+ * does not close them: it parks them, and net_nat_release_sockets() hands them to a child
+ * that closes them after hull has gone. */
+#define NAT_PARKED_MAX 128
+static struct mnl_socket *parked[NAT_PARKED_MAX];
+static size_t nparked;
 
-/* Closing an nfnetlink socket after a commit waits for the commit's destroy work, which
- * waits for an RCU grace period (nf_tables' NETLINK_URELEASE handler flushes it): 5-15 ms
- * on this VM for a change that is already live. So the last close runs on a thread of its
- * own while hull goes on; the process still waits for it before it exits. */
 void nat_conn_close(struct nat_conn *c)
 {
 	if (c == NULL)
 		return;
-	pthread_t t;
-	pthread_attr_t attr;
-	bool async = c->committed && pthread_attr_init(&attr) == 0;
-	if (async) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		async = pthread_create(&t, &attr, close_socket, c->nl) == 0;
-		pthread_attr_destroy(&attr);
-	}
-	if (!async)
+	if (nparked < NAT_PARKED_MAX)
+		parked[nparked++] = c->nl;
+	else
 		mnl_socket_close(c->nl);
 	free(c);
+}
+
+static int fd_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* In the child: close every descriptor but the parked sockets (a lock or the caller's pipe
+ * held here would outlive hull), then exit, which closes those and waits in hull's place. */
+static _Noreturn void closer_child(void)
+{
+	int fds[NAT_PARKED_MAX] = {0};
+	for (size_t i = 0; i < nparked; i++)
+		fds[i] = mnl_socket_get_fd(parked[i]);
+	qsort(fds, nparked, sizeof(fds[0]), fd_cmp);
+	unsigned int lo = 0;
+	for (size_t i = 0; i < nparked; i++) {
+		if ((unsigned int)fds[i] > lo)
+			close_range(lo, (unsigned int)fds[i] - 1, 0);
+		lo = (unsigned int)fds[i] + 1;
+	}
+	close_range(lo, ~0U, 0);
+	prctl(PR_SET_NAME, "hull-nft-close");
+	_exit(0);
+}
+
+void net_nat_release_sockets(void)
+{
+	if (nparked == 0)
+		return;
+	/* If fork fails the closes below simply wait here. */
+	if (fork() == 0)
+		closer_child();
+	for (size_t i = 0; i < nparked; i++)
+		mnl_socket_close(parked[i]);
+	nparked = 0;
 }
 
 /* Send one request and feed its replies to cb until done. */
@@ -356,7 +385,6 @@ int nat_batch_commit(struct nat_conn *c, struct nat_batch *b, const char *what,
 		return hull_error(err, ENOMEM, "nftables: %s: batch too large", what);
 	if (mnl_socket_sendto(c->nl, mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b)) < 0)
 		return hull_error(err, errno, "nftables: %s", what);
-	c->committed = true;
 	int code = read_errors(c);
 	if (code != 0)
 		return hull_error(err, code, "nftables: %s", what);

@@ -132,6 +132,10 @@ int net_ports_remove(const char *id, struct hull_err *err);
  * unregistering the nat hooks waits for RCU grace periods (13 ms here), a cost every
  * sequential run would pay; the empty chains hold no rules and match nothing. */
 int net_nat_release_if_unused(const char *bridge, bool still_used, struct hull_err *err);
+/* The nftables sockets this process used are kept open until here: closing one soon after a
+ * commit waits for an RCU grace period. Call once, just before the process exits: a child
+ * that holds nothing else closes them (and waits) after the process has gone. */
+void net_nat_release_sockets(void);
 /* `hull net prune`: remove table inet hull when it holds no rule; 1 when it was removed,
  * 0 when it was not there or still has rules. */
 int net_nat_drop_if_empty(struct hull_err *err);

@@ -135,9 +135,7 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	if (c->st.cgroup != NULL && cg == NULL)
 		return -1;
 	network_detach_devices(c);
-	/* The network goes first: closing the nftables socket after removing rules waits for
-	 * an RCU grace period on a thread of its own (src/netsetup/nat_nl.c), and the cgroup's
-	 * removal overlaps with it. */
+	/* The network goes before the cgroup: its leases are the state that says what to undo. */
 	if (kill_init(c, cg, strcmp(status, "paused") == 0, err) < 0 ||
 	    network_teardown(c, err) < 0 ||
 	    (cg != NULL && cgroup_destroy(steal_ptr(&cg), err) < 0)) {

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "common/log.h"
+#include "netsetup/netsetup.h"
 #include "runtime.h"
 
 static const struct {
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 		if (commands[i].spawns && selfclone_ensure(argv, &err) < 0)
 			return fail(&err);
 		int r = commands[i].fn(&g, argc - first, argv + first, &err);
+		net_nat_release_sockets();
 		return r < 0 ? fail(&err) : r;
 	}
 	hull_error(&err, 0, "unknown command \"%s\" (see hull --help)", name);

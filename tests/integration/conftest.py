@@ -202,6 +202,18 @@ def pid_alive(pid):
     return st[st.rindex(")") + 2] not in "ZX"
 
 
+def wait_nft_closers(timeout=5.0):
+    """hull leaves its nftables sockets to a child named hull-nft-close, which closes them
+    (waiting out an RCU grace period, some ms) after hull exits; it is not a leak unless it
+    stays."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(read_text(f"/proc/{d}/comm", "").strip() == "hull-nft-close" and pid_alive(d)
+                   for d in os.listdir("/proc") if d.isdigit()):
+            return
+        time.sleep(0.01)
+
+
 def proc_status(pid):
     out = {}
     for line in (read_text(f"/proc/{pid}/status") or "").splitlines():
@@ -510,6 +522,7 @@ class Harness:
     # -- leak check
     def find_leaks(self):
         reap_children()
+        wait_nft_closers()
         tmp = str(self.tmp)
         ids = list(self.ids)
         leaks = []
