@@ -66,7 +66,9 @@ yajl_val json_get(yajl_val obj, const char *key)
 {
 	if (!YAJL_IS_OBJECT(obj))
 		return NULL;
-	for (size_t i = 0; i < obj->u.object.len; i++)
+	/* From the end: of repeated keys the last counts, as in Go's encoding/json (runc, and
+	 * the tools that write images), so a file means the same to hull as to them. */
+	for (size_t i = obj->u.object.len; i-- > 0;)
 		if (strcmp(obj->u.object.keys[i], key) == 0)
 			return obj->u.object.values[i];
 	return NULL;

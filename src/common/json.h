@@ -13,7 +13,7 @@ int json_read_fileat(int dirfd, const char *path, char **text, size_t *len, stru
 /* Parse text; the error names what is wrong and where. Free with yajl_tree_free. */
 yajl_val json_parse(const char *text, struct hull_err *err);
 
-/* Member of an object, or NULL. */
+/* Member of an object, or NULL; of a repeated key, the last (as Go reads it). */
 yajl_val json_get(yajl_val obj, const char *key);
 
 /* Emitting. A NULL string is written as null. */

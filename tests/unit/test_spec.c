@@ -333,6 +333,20 @@ static void test_minimal_config(void)
 	spec_free(&s);
 }
 
+/* Go's encoding/json, which runc and the image tools use, keeps the last of repeated keys. */
+static void test_duplicate_keys_last_wins(void)
+{
+	struct oci_spec s;
+	struct hull_err err = {0};
+	CHECK(parse_q("{'ociVersion':'1.0.0','root':{'path':'/a'},'root':{'path':'/b',"
+		      "'readonly':true}," PROC(",'cwd':'/work'") "}",
+		      &s, &err) == 0);
+	CHECK_STR(s.root_path, "/b");
+	CHECK(s.root_readonly);
+	CHECK_STR(s.process.cwd, "/work");
+	spec_free(&s);
+}
+
 static void test_minimal_process_defaults(void)
 {
 	struct oci_spec s;
@@ -874,6 +888,7 @@ int main(void)
 {
 	RUN(test_full_config);
 	RUN(test_minimal_config);
+	RUN(test_duplicate_keys_last_wins);
 	RUN(test_minimal_process_defaults);
 	RUN(test_malformed_json);
 	RUN(test_wrong_types);
