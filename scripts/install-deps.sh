@@ -3,7 +3,7 @@
 # usage: scripts/install-deps.sh [build|test]
 set -eu
 build="gcc libc6-dev meson ninja-build pkg-config libseccomp-dev libcap-dev libyajl-dev
-       libarchive-dev nettle-dev libisal-dev
+       libarchive-dev nettle-dev libisal-dev zlib1g-dev musl-tools
        libmnl-dev libnftnl-dev busybox-static scdoc"
 test="python3 python3-pytest cppcheck clang-format util-linux iproute2 procps qemu-system-x86
       podman conmon containerd netavark nftables

@@ -37,6 +37,10 @@
 #include "common/fdio.h"
 #include "guest.h"
 
+#ifndef W_EXITCODE /* glibc has it; musl, which builds this binary, does not */
+#define W_EXITCODE(status, sig) ((status) << 8 | (sig))
+#endif
+
 struct init {
 	int hvc0, hvc1, hvc2;
 	int stdin_fd; /* the process's stdin: the relay's pipe, or hvc0 with a terminal */
