@@ -193,28 +193,115 @@ static int set_ro(struct guestcfg *c, const char *v, size_t len, struct hull_err
 	return parse_flag("readonly_rootfs", v, len, &c->readonly_rootfs, err);
 }
 
+static int parse_mask(const char *key, const char *v, size_t len, uint64_t *out,
+		      struct hull_err *err)
+{
+	if (parse_u64(v, len, UINT64_MAX, out) < 0)
+		return hull_error(err, 0, "%s \"%.*s\" is not a 64-bit mask", key, (int)len, v);
+	return 0;
+}
+
+static int set_cap_bnd(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	return parse_mask("cap_bounding", v, len, &c->caps.bounding, err);
+}
+
+static int set_cap_eff(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	return parse_mask("cap_effective", v, len, &c->caps.effective, err);
+}
+
+static int set_cap_inh(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	return parse_mask("cap_inheritable", v, len, &c->caps.inheritable, err);
+}
+
+static int set_cap_prm(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	return parse_mask("cap_permitted", v, len, &c->caps.permitted, err);
+}
+
+static int set_cap_amb(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	return parse_mask("cap_ambient", v, len, &c->caps.ambient, err);
+}
+
+/* Whole instructions only, and no more than the kernel would take (it refuses a longer
+ * program with EINVAL; better to know that on the host, at create). */
+static int set_seccomp(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	if (len == 0 || len % GUESTCFG_BPF_INSN != 0 || len / GUESTCFG_BPF_INSN > GUESTCFG_MAX_BPF)
+		return hull_error(err, 0,
+				  "seccomp: %zu bytes are not 1 to %d instructions of %d bytes",
+				  len, GUESTCFG_MAX_BPF, GUESTCFG_BPF_INSN);
+	c->seccomp = malloc(len);
+	if (c->seccomp == NULL)
+		return hull_error(err, ENOMEM, "seccomp");
+	memcpy(c->seccomp, v, len);
+	c->seccomp_len = len;
+	return 0;
+}
+
+static int set_seccomp_flags(struct guestcfg *c, const char *v, size_t len, struct hull_err *err)
+{
+	uint64_t f = 0;
+	if (parse_u64(v, len, UINT32_MAX, &f) < 0 || (f & ~(uint64_t)GUESTCFG_SECCOMP_FLAGS) != 0)
+		return hull_error(err, 0, "seccomp_flags \"%.*s\" holds an unknown flag", (int)len,
+				  v);
+	c->seccomp_flags = (uint32_t)f;
+	return 0;
+}
+
 struct key_rule {
 	const char *name;
 	int (*set)(struct guestcfg *c, const char *v, size_t len, struct hull_err *err);
 	size_t max;
 };
 
-static const struct key_rule RULES[] = {
-    {"arg", set_arg, GUESTCFG_MAX_ARGS},
-    {"env", set_env, GUESTCFG_MAX_ENV},
-    {"cwd", set_cwd, 1},
-    {"uid", set_uid, 1},
-    {"gid", set_gid, 1},
-    {"group", set_group, GUESTCFG_MAX_GROUPS},
-    {"umask", set_umask, 1},
-    {"hostname", set_hostname, 1},
-    {"rlimit", set_rlimit, GUESTCFG_MAX_RLIMITS},
-    {"terminal", set_terminal, 1},
-    {"no_new_privs", set_nnp, 1},
-    {"readonly_rootfs", set_ro, 1},
+enum {
+	RULE_ARG,
+	RULE_ENV,
+	RULE_CWD,
+	RULE_UID,
+	RULE_GID,
+	RULE_GROUP,
+	RULE_UMASK,
+	RULE_HOSTNAME,
+	RULE_RLIMIT,
+	RULE_TERMINAL,
+	RULE_NNP,
+	RULE_RO,
+	RULE_CAP_BND, /* the five cap_* in a row: check_sets counts them */
+	RULE_CAP_EFF,
+	RULE_CAP_INH,
+	RULE_CAP_PRM,
+	RULE_CAP_AMB,
+	RULE_SECCOMP,
+	RULE_SECCOMP_FLAGS,
+	N_RULES
 };
-#define N_RULES (sizeof RULES / sizeof RULES[0])
-enum { RULE_ARG, RULE_ENV, RULE_CWD, RULE_UID, RULE_GID };
+
+static const struct key_rule RULES[N_RULES] = {
+    [RULE_ARG] = {"arg", set_arg, GUESTCFG_MAX_ARGS},
+    [RULE_ENV] = {"env", set_env, GUESTCFG_MAX_ENV},
+    [RULE_CWD] = {"cwd", set_cwd, 1},
+    [RULE_UID] = {"uid", set_uid, 1},
+    [RULE_GID] = {"gid", set_gid, 1},
+    [RULE_GROUP] = {"group", set_group, GUESTCFG_MAX_GROUPS},
+    [RULE_UMASK] = {"umask", set_umask, 1},
+    [RULE_HOSTNAME] = {"hostname", set_hostname, 1},
+    [RULE_RLIMIT] = {"rlimit", set_rlimit, GUESTCFG_MAX_RLIMITS},
+    [RULE_TERMINAL] = {"terminal", set_terminal, 1},
+    [RULE_NNP] = {"no_new_privs", set_nnp, 1},
+    [RULE_RO] = {"readonly_rootfs", set_ro, 1},
+    [RULE_CAP_BND] = {"cap_bounding", set_cap_bnd, 1},
+    [RULE_CAP_EFF] = {"cap_effective", set_cap_eff, 1},
+    [RULE_CAP_INH] = {"cap_inheritable", set_cap_inh, 1},
+    [RULE_CAP_PRM] = {"cap_permitted", set_cap_prm, 1},
+    [RULE_CAP_AMB] = {"cap_ambient", set_cap_amb, 1},
+    [RULE_SECCOMP] = {"seccomp", set_seccomp, 1},
+    [RULE_SECCOMP_FLAGS] = {"seccomp_flags", set_seccomp_flags, 1},
+};
 
 struct record {
 	char key[24];
@@ -274,6 +361,21 @@ static int apply_record(struct guestcfg *cfg, const struct record *r, size_t *co
 	return hull_error(err, 0, "unknown key \"%s\"", r->key);
 }
 
+/* Records that only make sense together. Half the capability sets would leave the others
+ * at PID 1's full sets: a config that asks for that is the writer's bug. */
+static int check_sets(const size_t *counts, struct guestcfg *cfg, struct hull_err *err)
+{
+	size_t n_caps = 0;
+	for (int i = RULE_CAP_BND; i <= RULE_CAP_AMB; i++)
+		n_caps += counts[i];
+	if (n_caps != 0 && n_caps != 5)
+		return hull_error(err, 0, "%zu of the five cap_* sets given: all or none", n_caps);
+	cfg->has_caps = n_caps == 5;
+	if (counts[RULE_SECCOMP_FLAGS] != 0 && counts[RULE_SECCOMP] == 0)
+		return hull_error(err, 0, "seccomp_flags without a seccomp program");
+	return 0;
+}
+
 static int parse_records(const char *buf, size_t len, struct guestcfg *cfg, struct hull_err *err)
 {
 	size_t counts[N_RULES] = {0};
@@ -296,7 +398,7 @@ static int parse_records(const char *buf, size_t len, struct guestcfg *cfg, stru
 	for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
 		if (counts[required[i]] == 0)
 			return hull_error(err, 0, "missing \"%s\"", RULES[required[i]].name);
-	return 0;
+	return check_sets(counts, cfg, err);
 }
 
 int guestcfg_parse(const char *buf, size_t len, struct guestcfg *cfg, struct hull_err *err)
@@ -326,6 +428,7 @@ void guestcfg_free(struct guestcfg *cfg)
 	free(cfg->groups);
 	free(cfg->hostname);
 	free(cfg->rlimits);
+	free(cfg->seccomp);
 	memset(cfg, 0, sizeof *cfg);
 }
 
@@ -353,6 +456,22 @@ static void put_fmt(FILE *f, const char *key, const char *fmt, ...)
 	put(f, key, v, n < 0 ? 0 : (size_t)n);
 }
 
+static void write_security(FILE *f, const struct guestcfg *c)
+{
+	if (c->has_caps) {
+		const struct guestcfg_caps *k = &c->caps;
+		put_fmt(f, "cap_bounding", "%llu", (unsigned long long)k->bounding);
+		put_fmt(f, "cap_effective", "%llu", (unsigned long long)k->effective);
+		put_fmt(f, "cap_inheritable", "%llu", (unsigned long long)k->inheritable);
+		put_fmt(f, "cap_permitted", "%llu", (unsigned long long)k->permitted);
+		put_fmt(f, "cap_ambient", "%llu", (unsigned long long)k->ambient);
+	}
+	if (c->seccomp != NULL) {
+		put(f, "seccomp", (const char *)c->seccomp, c->seccomp_len);
+		put_fmt(f, "seccomp_flags", "%u", c->seccomp_flags);
+	}
+}
+
 static void write_records(FILE *f, const struct guestcfg *c)
 {
 	fputs(GUESTCFG_MAGIC, f);
@@ -377,6 +496,7 @@ static void write_records(FILE *f, const struct guestcfg *c)
 	put_fmt(f, "terminal", "%d", c->terminal);
 	put_fmt(f, "no_new_privs", "%d", c->no_new_privs);
 	put_fmt(f, "readonly_rootfs", "%d", c->readonly_rootfs);
+	write_security(f, c);
 	fputs("end 0:\n", f);
 }
 

@@ -23,10 +23,21 @@
  *                           each resource once, SOFT <= HARD, 18446744073709551615 = unlimited
  *   terminal, no_new_privs, readonly_rootfs
  *                   0..1    "0" or "1" (absent = 0)
+ *   cap_bounding, cap_effective, cap_inheritable, cap_permitted, cap_ambient
+ *                   0..1    a capability set as a 64-bit mask (bit n = Linux capability n),
+ *                           0..18446744073709551615; all five or none. None: the process
+ *                           keeps PID 1's capabilities (configs of hull before 0.1.0); hull
+ *                           always sends all five, empty sets included.
+ *   seccomp         0..1    a classic BPF program: raw struct sock_filter (8 bytes each, host
+ *                           byte order), 1..4096 instructions (BPF_MAXINSNS)
+ *   seccomp_flags   0..1    the seccomp(2) SECCOMP_FILTER_FLAG_* to load it with: TSYNC (1),
+ *                           LOG (2), SPEC_ALLOW (4) (absent = 0); only with "seccomp"
  *
  * The parser rejects: another version, an unknown key, a repeated single key, a bad length or
  * number, a missing "\n" after a value, a truncated buffer (no "end"), bytes after "end", a
- * missing arg/cwd/uid/gid, and more entries than the GUESTCFG_MAX_* limits. */
+ * missing arg/cwd/uid/gid, some but not all five cap_* sets, a seccomp program that is not
+ * 1..4096 whole instructions, unknown seccomp flags or flags without a program, and more
+ * entries than the GUESTCFG_MAX_* limits. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,10 +52,20 @@
 #define GUESTCFG_MAX_GROUPS   65536 /* NGROUPS_MAX */
 #define GUESTCFG_MAX_RLIMITS  16    /* RLIM_NLIMITS on Linux */
 #define GUESTCFG_MAX_HOSTNAME 64    /* HOST_NAME_MAX */
+#define GUESTCFG_BPF_INSN     8	    /* sizeof(struct sock_filter) */
+#define GUESTCFG_MAX_BPF      4096  /* BPF_MAXINSNS: the most the kernel loads */
+/* The seccomp(2) flags hull loads a filter with: TSYNC, LOG, SPEC_ALLOW (kernel ABI values,
+ * spelled out so that this file needs no uapi header of a particular age). */
+#define GUESTCFG_SECCOMP_FLAGS 0x7u
 
 struct guestcfg_rlimit {
 	int resource; /* RLIMIT_* */
 	uint64_t soft, hard;
+};
+
+/* Capability sets as bitmasks of CAP_* numbers, as struct oci_caps. */
+struct guestcfg_caps {
+	uint64_t bounding, effective, inheritable, permitted, ambient;
 };
 
 struct guestcfg {
@@ -64,6 +85,11 @@ struct guestcfg {
 	bool terminal;
 	bool no_new_privs;
 	bool readonly_rootfs;
+	bool has_caps; /* false: leave the capabilities alone */
+	struct guestcfg_caps caps;
+	unsigned char *seccomp; /* struct sock_filter[seccomp_len / 8]; NULL: no filter */
+	size_t seccomp_len;	/* bytes */
+	uint32_t seccomp_flags; /* SECCOMP_FILTER_FLAG_*, within GUESTCFG_SECCOMP_FLAGS */
 };
 
 /* Serialize cfg into a malloc'd buffer (*out, *out_len). The result is parsed back before it

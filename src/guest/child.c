@@ -93,7 +93,13 @@ int guest_apply_config(const struct guestcfg *cfg, struct hull_err *err)
 	/* As root, before the user switch: the same order as hull's namespace containers. */
 	if (chdir(cfg->cwd) < 0)
 		return hull_error(err, errno, "chdir %s", cfg->cwd);
-	if (apply_ids(cfg, err) < 0)
+	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while the
+	 * process still has it, as runc and hull's other containers do. */
+	if (cfg->seccomp != NULL && !cfg->no_new_privs && guest_seccomp_load(cfg, err) < 0)
+		return -1;
+	int last = guest_last_cap();
+	if (guest_caps_before_user(cfg, last, err) < 0 || apply_ids(cfg, err) < 0 ||
+	    guest_caps_after_user(cfg, last, err) < 0)
 		return -1;
 	if (cfg->has_umask)
 		umask((mode_t)cfg->umask);
@@ -141,6 +147,8 @@ void guest_child_run(const struct guestcfg *cfg, int in_fd, int hvc0, int hvc1)
 		hull_error(&err, e, "exec %s", cfg->args[0]);
 		die(guest_exec_status(e), &err);
 	}
+	if (guest_seccomp_last(cfg, &err) < 0)
+		die(GUEST_EXIT_CANNOT_RUN, &err);
 	char *no_env[] = {NULL};
 	execve(exe, cfg->args, cfg->env != NULL ? cfg->env : no_env);
 	int e = errno;

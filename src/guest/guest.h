@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/capability.h>
 
 #include "common/err.h"
 #include "common/guestcfg.h"
@@ -33,8 +34,9 @@
 
 /* Exit statuses for a process that never ran, as a shell reports them: 127 when the
  * command was not found (ENOENT from execve or nothing on $PATH), 126 for every other
- * failure before or at execve (cwd, ids, rlimits, no_new_privs, permission, bad format),
- * and 126 when the init itself cannot start the process (bad config, a failed mount). */
+ * failure before or at execve (cwd, ids, rlimits, capabilities, seccomp, no_new_privs,
+ * permission, bad format), and 126 when the init itself cannot start the process (bad
+ * config, a failed mount). */
 #define GUEST_EXIT_NOT_FOUND  127
 #define GUEST_EXIT_CANNOT_RUN 126
 
@@ -101,13 +103,31 @@ const char *guest_env_path(char *const *env);
  * path of the first executable regular file, or NULL with errno ENOENT (none found) or the
  * first other error met (EACCES, ...), like execvp. */
 char *guest_find_executable(const char *file, const char *path);
-/* In a forked child: rlimits, groups/gid/uid, umask, cwd, no_new_privs, in that order. */
+/* In a forked child: rlimits, cwd, the seccomp filter (without no_new_privs), the bounding
+ * set, groups/gid/uid, the other capability sets, umask, no_new_privs, in that order. */
 int guest_apply_config(const struct guestcfg *cfg, struct hull_err *err);
 /* In a forked child: stdio (stdin from in_fd: the relay's pipe, or hvc0 with a terminal),
  * session (and controlling terminal), the config, execve. Never returns: on failure it writes
  * "hull-guest-init: ..." to fd 2 and exits 126 or 127. */
 __attribute__((noreturn)) void guest_child_run(const struct guestcfg *cfg, int in_fd, int hvc0,
 					       int hvc1);
+
+/* privs.c: capabilities and seccomp (the order: privs.c). Without cfg->has_caps the caps
+ * steps do nothing; last is guest_last_cap(). */
+int guest_last_cap(void);
+/* set without the capabilities above last (last < 0: none). */
+uint64_t guest_caps_known(uint64_t set, int last);
+/* capset(2)'s two 32-bit halves of effective, permitted and inheritable, above last left out. */
+void guest_capset_data(const struct guestcfg_caps *c, int last,
+		       struct __user_cap_data_struct data[2]);
+/* As root: drop the bounding set, keep the permitted set across the user switch. */
+int guest_caps_before_user(const struct guestcfg *cfg, int last, struct hull_err *err);
+/* After it: effective, permitted, inheritable, then the ambient set. */
+int guest_caps_after_user(const struct guestcfg *cfg, int last, struct hull_err *err);
+/* Load cfg->seccomp (not NULL) with cfg->seccomp_flags. */
+int guest_seccomp_load(const struct guestcfg *cfg, struct hull_err *err);
+/* The filter right before execve, when no_new_privs lets it wait that long. */
+int guest_seccomp_last(const struct guestcfg *cfg, struct hull_err *err);
 
 /* setup.c: PID 1's preparation of the guest. */
 int guest_mount_dev(struct hull_err *err);

@@ -36,8 +36,10 @@ int vm_init_open(const struct vm_plan *p, const struct oci_spec *spec, struct vm
 }
 
 /* The spec's process as the guest init's config; groups and rlimits are copied into
- * guestcfg's own types (freed by the caller). */
-static int fill_config(const struct oci_spec *spec, struct guestcfg *g, struct hull_err *err)
+ * guestcfg's own types (freed by the caller). The capability sets are always sent: a spec
+ * without process.capabilities gets none, in the guest as in any hull container. */
+static int fill_config(const struct vm_plan *p, const struct oci_spec *spec, struct guestcfg *g,
+		       struct hull_err *err)
 {
 	const struct oci_process *pr = &spec->process;
 	uint32_t *groups = calloc(pr->n_additional_gids + 1, sizeof *groups);
@@ -73,7 +75,19 @@ static int fill_config(const struct oci_spec *spec, struct guestcfg *g, struct h
 	    .terminal = pr->terminal,
 	    .no_new_privs = pr->no_new_privileges,
 	    .readonly_rootfs = spec->root_readonly,
+	    .has_caps = true,
+	    .seccomp = p->seccomp_bpf,
+	    .seccomp_len = p->seccomp_len,
+	    .seccomp_flags = p->seccomp_flags,
 	};
+	if (pr->has_caps)
+		g->caps = (struct guestcfg_caps){
+		    .bounding = pr->caps.bounding,
+		    .effective = pr->caps.effective,
+		    .inheritable = pr->caps.inheritable,
+		    .permitted = pr->caps.permitted,
+		    .ambient = pr->caps.ambient,
+		};
 	return 0;
 }
 
@@ -81,7 +95,7 @@ int vm_init_build(const struct vm_plan *p, const struct oci_spec *spec, struct v
 		  struct hull_err *err)
 {
 	struct guestcfg g;
-	if (fill_config(spec, &g, err) < 0)
+	if (fill_config(p, spec, &g, err) < 0)
 		return -1;
 	_cleanup_free_ char *cfg = NULL;
 	size_t cfg_len = 0;

@@ -6,9 +6,13 @@
  * kernel is the isolation boundary.
  *
  * In the guest: args, env, cwd, user and groups, umask, hostname, rlimits, terminal,
- * noNewPrivileges and root.readonly apply (src/guest/). Not yet: the spec's mounts and
- * volumes (the rootfs is a copy in guest RAM: writes are lost), capabilities, seccomp and
- * LSM labels inside the guest. */
+ * noNewPrivileges, root.readonly, process.capabilities (absent = none, as in a container
+ * without a VM) and linux.seccomp apply (src/guest/). The filter is compiled here at create
+ * by the same libseccomp code as for other containers, exported as BPF and loaded by the
+ * guest init; SCMP_ACT_NOTIFY and listenerPath are refused, since the notify fd would live in
+ * the guest kernel where no agent on the host can read it. Not yet: the spec's mounts and
+ * volumes (the rootfs is a copy in guest RAM: writes are lost) and LSM labels inside the
+ * guest. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,6 +178,32 @@ static int allow_kvm_device(struct oci_spec *spec, struct hull_err *err)
 	return 0;
 }
 
+/* At create, before anything exists: what the guest cannot do is refused here with one line,
+ * and the filter the guest loads is compiled once. */
+static int plan_seccomp(struct oci_spec *spec, struct vm_plan *p, struct hull_err *err)
+{
+	const struct oci_seccomp *s = spec->linux_cfg.seccomp;
+	if (s == NULL)
+		return 0;
+	if (sec_seccomp_uses_notify(s) || s->listener_path != NULL)
+		return hull_error(err, 0,
+				  "linux.seccomp: SCMP_ACT_NOTIFY and listenerPath cannot work in "
+				  "micro-VM mode (the notify fd would be the guest kernel's)");
+	_cleanup_free_ unsigned char *bpf = NULL;
+	size_t len = 0;
+	if (sec_seccomp_export(s, &bpf, &len, &p->seccomp_flags, err) < 0)
+		return hull_error_wrap(err, "linux.seccomp");
+	if (len == 0 || len % GUESTCFG_BPF_INSN != 0 || len / GUESTCFG_BPF_INSN > GUESTCFG_MAX_BPF)
+		return hull_error(err, 0,
+				  "linux.seccomp: the filter compiles to %zu bytes, not 1 to %d "
+				  "instructions (the kernel's limit)",
+				  len, GUESTCFG_MAX_BPF);
+	p->seccomp_bpf = arena_alloc(&spec->arena, len);
+	memcpy(p->seccomp_bpf, bpf, len);
+	p->seccomp_len = len;
+	return 0;
+}
+
 int vm_mode_plan(struct oci_spec *spec, bool as_hull_vm, struct vm_plan *p, struct hull_err *err)
 {
 	*p = (struct vm_plan){0};
@@ -182,7 +212,7 @@ int vm_mode_plan(struct oci_spec *spec, bool as_hull_vm, struct vm_plan *p, stru
 	if (!p->on)
 		return 0;
 	if (pick_cpus(spec, p, err) < 0 || pick_memory(spec, p, err) < 0 ||
-	    pick_kernel(spec, p, err) < 0)
+	    pick_kernel(spec, p, err) < 0 || plan_seccomp(spec, p, err) < 0)
 		return -1;
 	if (vm_host_check(err) < 0)
 		return -1;

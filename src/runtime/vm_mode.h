@@ -12,10 +12,15 @@ struct vm_plan {
 	bool on;
 	char kernel[PATH_MAX];
 	unsigned cpus, memory_mib;
+	/* linux.seccomp compiled for the guest (in the spec's arena); NULL: none. */
+	unsigned char *seccomp_bpf;
+	size_t seccomp_len;
+	unsigned seccomp_flags;
 };
 
 /* Decide from the annotations (org.hull.vm*, or as_hull_vm when hull runs as hull-vm) and
- * the resources; on a host whose /dev/kvm cannot run a Linux guest, fail with one line.
+ * the resources, and compile linux.seccomp for the guest (refusing what cannot work there);
+ * on a host whose /dev/kvm cannot run a Linux guest, fail with one line.
  * In VM mode the spec gains a device rule for /dev/kvm. */
 int vm_mode_plan(struct oci_spec *spec, bool as_hull_vm, struct vm_plan *p, struct hull_err *err);
 

@@ -5,6 +5,9 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/cleanup.h"
 
@@ -26,7 +29,7 @@ struct arg_groups {
 	size_t n[SYSCALL_ARGS];
 };
 
-static bool uses_notify(const struct oci_seccomp *s)
+bool sec_seccomp_uses_notify(const struct oci_seccomp *s)
 {
 	if (s->default_action == SCMP_ACT_NOTIFY)
 		return true;
@@ -175,20 +178,70 @@ static int add_rules(scmp_filter_ctx ctx, const struct oci_seccomp *s, struct hu
 	return 0;
 }
 
-int sec_seccomp_load(const struct oci_seccomp *seccomp, struct hull_err *err)
+/* The filter as libseccomp builds it, attributes set; NULL after an error. */
+static scmp_filter_ctx build(const struct oci_seccomp *seccomp, struct hull_err *err)
 {
-	if (uses_notify(seccomp))
-		return hull_error(err, 0,
-				  "seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+	if (sec_seccomp_uses_notify(seccomp)) {
+		hull_error(err, 0, "seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
+		return NULL;
+	}
 	_cleanup_scmp_ scmp_filter_ctx ctx = seccomp_init(seccomp->default_action);
-	if (ctx == NULL)
-		return hull_error(err, EINVAL, "seccomp: init with default action 0x%x",
-				  seccomp->default_action);
+	if (ctx == NULL) {
+		hull_error(err, EINVAL, "seccomp: init with default action 0x%x",
+			   seccomp->default_action);
+		return NULL;
+	}
 	if (set_attrs(ctx, seccomp->flags, err) < 0 || add_arches(ctx, seccomp, err) < 0 ||
 	    add_rules(ctx, seccomp, err) < 0)
+		return NULL;
+	return steal_ptr(&ctx);
+}
+
+int sec_seccomp_load(const struct oci_seccomp *seccomp, struct hull_err *err)
+{
+	_cleanup_scmp_ scmp_filter_ctx ctx = build(seccomp, err);
+	if (ctx == NULL)
 		return -1;
 	int rc = seccomp_load(ctx);
 	if (rc < 0)
 		return hull_error(err, -rc, "seccomp: load the filter");
+	return 0;
+}
+
+/* libseccomp 2.5.4 (Debian 12) can export only to an fd: seccomp_export_bpf_mem came with
+ * 2.6. */
+static int read_all(int fd, unsigned char **out, size_t *len, struct hull_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return hull_error(err, errno, "seccomp: stat the exported filter");
+	_cleanup_free_ unsigned char *buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL)
+		return hull_error(err, ENOMEM, "seccomp: the exported filter");
+	ssize_t n = pread(fd, buf, (size_t)st.st_size, 0);
+	if (n != st.st_size)
+		return hull_error(err, n < 0 ? errno : EIO, "seccomp: read the exported filter");
+	*out = steal_ptr(&buf);
+	*len = (size_t)n;
+	return 0;
+}
+
+int sec_seccomp_export(const struct oci_seccomp *seccomp, unsigned char **bpf, size_t *len,
+		       unsigned *flags, struct hull_err *err)
+{
+	_cleanup_scmp_ scmp_filter_ctx ctx = build(seccomp, err);
+	if (ctx == NULL)
+		return -1;
+	_cleanup_close_ int fd = memfd_create("hull-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return hull_error(err, errno, "seccomp: memfd for the exported filter");
+	int rc = seccomp_export_bpf(ctx, fd);
+	if (rc < 0)
+		return hull_error(err, -rc, "seccomp: export the filter");
+	if (read_all(fd, bpf, len, err) < 0)
+		return -1;
+	/* What seccomp_load passes to seccomp(2) for the attributes set_attrs sets. */
+	*flags = seccomp->flags & (SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG |
+				   SECCOMP_FILTER_FLAG_SPEC_ALLOW);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Seccomp (libseccomp) and capabilities (libcap) for the container's process. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -23,6 +24,13 @@ const char *const *sec_cap_names(void);
 
 /* Build and load the filter. SCMP_ACT_NOTIFY without support fails with a clear error. */
 int sec_seccomp_load(const struct oci_seccomp *seccomp, struct hull_err *err);
+/* The same filter, built the same way but not loaded: the classic BPF program (struct
+ * sock_filter[*len / 8], native architecture) in a malloc'd *bpf, and the seccomp(2) flags
+ * sec_seccomp_load would load it with. For a kernel elsewhere (the micro-VM guest). */
+int sec_seccomp_export(const struct oci_seccomp *seccomp, unsigned char **bpf, size_t *len,
+		       unsigned *flags, struct hull_err *err);
+/* Some rule's action is SCMP_ACT_NOTIFY. */
+bool sec_seccomp_uses_notify(const struct oci_seccomp *seccomp);
 
 /* Keep permitted caps across the setuid/setgid that follows (PR_SET_KEEPCAPS). */
 int sec_caps_keep_on_setuid(struct hull_err *err);

@@ -94,6 +94,36 @@ def test_memory_limit_too_small_for_a_vm(h):
     assert_nothing_left(h, cid)
 
 
+@pytest.mark.parametrize("seccomp", [
+    {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/hull-test-agent.sock",
+     "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]},
+    # a listener without a notifying rule has no meaning in the guest either
+    {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/hull-test-agent.sock",
+     "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]},
+], ids=["notify-rule", "listener-only"])
+def test_seccomp_notify_refused_in_vm_mode(h, seccomp):
+    b = vm_bundle(h, {"org.hull.vm": "true", "org.hull.vm.kernel": kernel_file(h)})
+    b.config["linux"]["seccomp"] = seccomp
+    b.write()
+    cid = h.new_id()
+    assert_error(h.run("create", "-b", b, cid), "linux.seccomp", "SCMP_ACT_NOTIFY",
+                 "micro-VM mode")
+    assert_nothing_left(h, cid)
+
+
+def test_seccomp_compile_error_at_create_in_vm_mode(h):
+    """The guest's filter is compiled at create: its errors come before anything exists."""
+    b = vm_bundle(h, {"org.hull.vm": "true", "org.hull.vm.kernel": kernel_file(h)})
+    b.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
+                      "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}] * 1025}]}
+    b.write()
+    cid = h.new_id()
+    assert_error(h.run("create", "-b", b, cid), "linux.seccomp", "getppid")
+    assert_nothing_left(h, cid)
+
+
 def test_annotation_false_is_an_ordinary_container(h):
     b = vm_bundle(h, {"org.hull.vm": "false"}, args=("sh", "-c", "echo plain"))
     r = h.run("run", "-b", b, h.new_id())

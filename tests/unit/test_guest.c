@@ -2,7 +2,11 @@
  * the PATH search, and the main process's set-up and exec in forked children. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -647,6 +652,149 @@ static void test_child_stdin(void)
 	CHECK_STR(out, "from the host\n");
 }
 
+/* ---- privs.c ---- */
+
+static void test_capset_data(void)
+{
+	struct guestcfg_caps c = {.effective = UINT64_C(0x8000010000000021),
+				  .permitted = UINT64_C(0x0000010000000001),
+				  .inheritable = UINT64_C(1) << 40};
+	struct __user_cap_data_struct d[2];
+	guest_capset_data(&c, 40, d);
+	CHECK(d[0].effective == 0x21 && d[1].effective == 0x100); /* bit 63: above last */
+	CHECK(d[0].permitted == 1 && d[1].permitted == 0x100);
+	CHECK(d[0].inheritable == 0 && d[1].inheritable == 0x100);
+	guest_capset_data(&c, 39, d);
+	CHECK(d[1].effective == 0 && d[1].permitted == 0 && d[1].inheritable == 0);
+	CHECK(guest_caps_known(UINT64_MAX, 63) == UINT64_MAX);
+	CHECK(guest_caps_known(UINT64_MAX, 0) == 1);
+	CHECK(guest_caps_known(UINT64_MAX, -1) == 0);
+	int last = guest_last_cap();
+	CHECK(last >= 37 && last < 63); /* CAP_AUDIT_READ is 37 since Linux 3.16 */
+}
+
+#define CAP_BIT(n) (UINT64_C(1) << (n))
+#define CHOWN_KILL (CAP_BIT(0) | CAP_BIT(5))
+#define NET_BIND   CAP_BIT(10)
+
+static char *cap_status[] = {"/bin/sh", "-c", "grep ^Cap /proc/self/status", NULL};
+
+/* The capability lines of /proc/self/status of a process run under cfg. */
+static int caps_seen(struct guestcfg *cfg, char *out, size_t size)
+{
+	struct run_case rc = {cfg, 1, 1};
+	int st = in_child(run_child, &rc, out, size);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_caps_applied(void)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP test_caps_applied: needs root to drop and set capabilities\n");
+		return;
+	}
+	char *env[] = {"PATH=/usr/bin:/bin", NULL};
+	char out[1024];
+	/* Root: after execve its permitted and effective sets are bounding | inheritable. */
+	struct guestcfg cfg = {.args = cap_status,
+			       .n_args = 3,
+			       .env = env,
+			       .n_env = 1,
+			       .cwd = "/",
+			       .has_caps = true,
+			       .caps = {.bounding = CHOWN_KILL | CAP_BIT(63),
+					.effective = CHOWN_KILL,
+					.permitted = CHOWN_KILL}};
+	CHECK(caps_seen(&cfg, out, sizeof out) == 0);
+	CHECK_STR(out, "CapInh:\t0000000000000000\nCapPrm:\t0000000000000021\n"
+		       "CapEff:\t0000000000000021\nCapBnd:\t0000000000000021\n"
+		       "CapAmb:\t0000000000000000\n");
+	/* A user with an ambient capability keeps it across execve. */
+	cfg.uid = cfg.gid = 1000;
+	cfg.caps = (struct guestcfg_caps){.bounding = CHOWN_KILL | NET_BIND,
+					  .effective = NET_BIND,
+					  .permitted = NET_BIND,
+					  .inheritable = NET_BIND,
+					  .ambient = NET_BIND | CAP_BIT(1)};
+	CHECK(caps_seen(&cfg, out, sizeof out) == 0);
+	CHECK_STR(out, "CapInh:\t0000000000000400\nCapPrm:\t0000000000000400\n"
+		       "CapEff:\t0000000000000400\nCapBnd:\t0000000000000421\n"
+		       "CapAmb:\t0000000000000400\n");
+	/* Empty sets: nothing at all, even as root. */
+	cfg.uid = cfg.gid = 0;
+	cfg.caps = (struct guestcfg_caps){0};
+	CHECK(caps_seen(&cfg, out, sizeof out) == 0);
+	CHECK_CONTAINS(out, "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n");
+	/* Effective outside permitted: the kernel refuses, the process does not run. */
+	cfg.caps = (struct guestcfg_caps){.bounding = NET_BIND, .effective = NET_BIND};
+	CHECK(caps_seen(&cfg, out, sizeof out) == 126);
+	CHECK_STR(out, "hull-guest-init: capabilities: set effective, permitted and "
+		       "inheritable: Operation not permitted\n");
+}
+
+#if defined(__x86_64__)
+#define SECCOMP_ARCH_OFFSET offsetof(struct seccomp_data, arch)
+/* mkdir and mkdirat fail with EPERM, everything else runs: what a profile rule
+ * {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1} compiles to. */
+static const struct sock_filter NO_MKDIR[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SECCOMP_ARCH_OFFSET),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mkdir, 2, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mkdirat, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+};
+
+static void test_seccomp_applied(void)
+{
+	if (geteuid() != 0) {
+		printf("# SKIP test_seccomp_applied: needs root (the filter without "
+		       "no_new_privs)\n");
+		return;
+	}
+	char *env[] = {"PATH=/usr/bin:/bin", NULL};
+	char cmd[600], out[1024], want[1024];
+	snprintf(cmd, sizeof cmd, "mkdir %s/sx; echo rc=$?; echo other commands work", tmp);
+	char *args[] = {"/bin/sh", "-c", cmd, NULL};
+	unsigned char prog[sizeof NO_MKDIR];
+	memcpy(prog, NO_MKDIR, sizeof prog);
+	struct guestcfg cfg = {.args = args,
+			       .n_args = 3,
+			       .env = env,
+			       .n_env = 1,
+			       .cwd = "/",
+			       .uid = 1000,
+			       .gid = 1000,
+			       .has_caps = true,
+			       .seccomp = prog,
+			       .seccomp_len = sizeof prog,
+			       .seccomp_flags = SECCOMP_FILTER_FLAG_LOG};
+	snprintf(want, sizeof want,
+		 "mkdir: cannot create directory '%s/sx': Operation not permitted\nrc=1\n"
+		 "other commands work\n",
+		 tmp);
+	/* Both places: before the user switch (no no_new_privs), and right before execve. */
+	for (int nnp = 0; nnp < 2; nnp++) {
+		cfg.no_new_privs = nnp;
+		struct run_case rc = {&cfg, 1, 1};
+		int st = in_child(run_child, &rc, out, sizeof out);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		CHECK_STR(out, want);
+	}
+	/* A program the kernel refuses (a load past struct seccomp_data) ends in 126. */
+	struct sock_filter bad[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4096),
+				    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	cfg.seccomp = (unsigned char *)bad;
+	cfg.seccomp_len = sizeof bad;
+	struct run_case rc = {&cfg, 1, 1};
+	int st = in_child(run_child, &rc, out, sizeof out);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 126);
+	CHECK_STR(out, "hull-guest-init: seccomp: load the filter: Invalid argument\n");
+}
+#endif
+
 static void test_read_config(void)
 {
 	char *args[] = {"true", NULL};
@@ -752,6 +900,11 @@ int main(void)
 	RUN(test_apply_config);
 	RUN(test_child_run);
 	RUN(test_child_stdin);
+	RUN(test_capset_data);
+	RUN(test_caps_applied);
+#if defined(__x86_64__)
+	RUN(test_seccomp_applied);
+#endif
 	RUN(test_relay_moves_bytes);
 	RUN(test_relay_back_pressure);
 	RUN(test_relay_eof_after_data);

@@ -272,6 +272,139 @@ static void test_rejects_too_many_args(void)
 	free(buf);
 }
 
+/* Eight bytes per instruction, any byte values: a newline and a NUL among them. */
+static const unsigned char PROG[16] = {0x20, 0, 0, 0, 4, 0, 0, 0, '\n', 0, 0, 0, 0, 0, 0xff, 0x7f};
+#define CAPS_RECORDS                                                                               \
+	"cap_bounding 2:33\ncap_effective 1:1\ncap_inheritable 1:0\ncap_permitted 2:33\n"          \
+	"cap_ambient 1:0\n"
+
+static void test_round_trip_security(void)
+{
+	char *args[] = {"x", NULL};
+	unsigned char prog[sizeof PROG];
+	memcpy(prog, PROG, sizeof prog);
+	struct guestcfg in = {.args = args,
+			      .n_args = 1,
+			      .cwd = "/",
+			      .has_caps = true,
+			      .caps = {.bounding = UINT64_MAX,
+				       .effective = 1,
+				       .inheritable = 0,
+				       .permitted = UINT64_C(1) << 63,
+				       .ambient = 0x400},
+			      .seccomp = prog,
+			      .seccomp_len = sizeof prog,
+			      .seccomp_flags = 6};
+	char *buf = NULL;
+	size_t len = 0;
+	struct hull_err err = {0};
+	CHECK(guestcfg_write(&in, &buf, &len, &err) == 0);
+	struct guestcfg out;
+	CHECK(guestcfg_parse(buf, len, &out, &err) == 0);
+	CHECK(out.has_caps && out.caps.bounding == UINT64_MAX && out.caps.effective == 1);
+	CHECK(out.caps.inheritable == 0 && out.caps.permitted == UINT64_C(1) << 63);
+	CHECK(out.caps.ambient == 0x400);
+	CHECK(out.seccomp != NULL && out.seccomp_len == sizeof PROG &&
+	      memcmp(out.seccomp, PROG, sizeof PROG) == 0);
+	CHECK(out.seccomp_flags == 6);
+	guestcfg_free(&out);
+	free(buf);
+	/* Empty sets are sent as such: "no capabilities" is not "leave them alone". */
+	in.caps = (struct guestcfg_caps){0};
+	in.seccomp = NULL;
+	CHECK(guestcfg_write(&in, &buf, &len, &err) == 0);
+	CHECK(guestcfg_parse(buf, len, &out, &err) == 0);
+	CHECK(out.has_caps && out.caps.bounding == 0 && out.caps.permitted == 0);
+	CHECK(out.seccomp == NULL && out.seccomp_len == 0 && out.seccomp_flags == 0);
+	CHECK(buf != NULL && strstr(buf, "cap_ambient 1:0\n") != NULL);
+	CHECK(buf != NULL && strstr(buf, "seccomp") == NULL);
+	guestcfg_free(&out);
+	free(buf);
+	hull_err_clear(&err);
+}
+
+/* The records' exact bytes, and that a config without them leaves the process's
+ * capabilities alone (what a guest init reads from an older hull). */
+static void test_security_exact_bytes(void)
+{
+	char *args[] = {"x", NULL};
+	unsigned char prog[8] = {6, 0, 0, 0, 0, 0, 0xff, 0x7f}; /* ret SECCOMP_RET_ALLOW */
+	struct guestcfg in = {.args = args,
+			      .n_args = 1,
+			      .cwd = "/",
+			      .has_caps = true,
+			      .caps = {.bounding = 33, .effective = 1, .permitted = 33},
+			      .seccomp = prog,
+			      .seccomp_len = 8};
+	char *buf = NULL;
+	size_t len = 0;
+	CHECK(guestcfg_write(&in, &buf, &len, NULL) == 0);
+	const char head[] =
+	    "hull-guest-config 1\narg 1:x\ncwd 1:/\nuid 1:0\ngid 1:0\nterminal 1:0\n"
+	    "no_new_privs 1:0\nreadonly_rootfs 1:0\n" CAPS_RECORDS "seccomp 8:";
+	const char tail[] = "\nseccomp_flags 1:0\nend 0:\n";
+	size_t hl = strlen(head), tl = strlen(tail);
+	CHECK(buf != NULL && len == hl + 8 + tl && memcmp(buf, head, hl) == 0 &&
+	      memcmp(buf + hl, prog, 8) == 0 && memcmp(buf + hl + 8, tail, tl) == 0);
+	free(buf);
+	struct guestcfg out;
+	const char none[] = BASE END;
+	CHECK(guestcfg_parse(none, sizeof none - 1, &out, NULL) == 0);
+	CHECK(!out.has_caps && out.seccomp == NULL);
+	guestcfg_free(&out);
+}
+
+/* A seccomp record of len bytes (value: len 'x's) after BASE; NULL when it parses. */
+static const char *seccomp_of(size_t len, const char *more)
+{
+	size_t size = strlen(BASE) + 32 + len + strlen(more) + strlen(END);
+	char *buf = malloc(size);
+	if (buf == NULL)
+		return "(no memory)";
+	int n = snprintf(buf, size, "%sseccomp %zu:", BASE, len);
+	memset(buf + n, 'x', len);
+	int m = snprintf(buf + (size_t)n + len, size - (size_t)n - len, "\n%s%s", more, END);
+	const char *r = parse_error(buf, (size_t)n + len + (size_t)m);
+	free(buf);
+	return r;
+}
+
+static void test_rejects_seccomp(void)
+{
+	CHECK(seccomp_of(8, "") == NULL);
+	CHECK(seccomp_of(GUESTCFG_MAX_BPF * 8, "seccomp_flags 1:7\n") == NULL);
+	CHECK_CONTAINS(seccomp_of(0, ""), "seccomp: 0 bytes are not 1 to 4096 instructions");
+	CHECK_CONTAINS(seccomp_of(7, ""), "seccomp: 7 bytes are not 1 to 4096 instructions");
+	CHECK_CONTAINS(seccomp_of(12, ""), "seccomp: 12 bytes are not");
+	CHECK_CONTAINS(seccomp_of(GUESTCFG_MAX_BPF * 8 + 8, ""), "seccomp: 32776 bytes are not");
+	CHECK_CONTAINS(seccomp_of(8, "seccomp 8:xxxxxxxx\n"), "seccomp given twice");
+	CHECK_CONTAINS(seccomp_of(8, "seccomp_flags 1:8\n"), "holds an unknown flag");
+	CHECK_CONTAINS(seccomp_of(8, "seccomp_flags 2:-1\n"), "holds an unknown flag");
+	CHECK_CONTAINS(seccomp_of(8, "seccomp_flags 10:4294967296\n"), "holds an unknown flag");
+	CHECK_CONTAINS(seccomp_of(8, "seccomp_flags 1:1\nseccomp_flags 1:1\n"),
+		       "seccomp_flags given twice");
+	check_rejects("seccomp_flags 1:1\n", "seccomp_flags without a seccomp program");
+	/* A length that runs past the buffer is a truncation, not a short program. */
+	const char cut[] = BASE "seccomp 16:12345678";
+	CHECK_CONTAINS(parse_error(cut, sizeof cut - 1), "seccomp: value of 16 bytes is truncated");
+}
+
+static void test_rejects_caps(void)
+{
+	CHECK(parse_error(BASE CAPS_RECORDS END, strlen(BASE CAPS_RECORDS END)) == NULL);
+	check_rejects("cap_bounding 1:1\n", "1 of the five cap_* sets given: all or none");
+	check_rejects("cap_bounding 1:1\ncap_effective 1:1\ncap_inheritable 1:0\n"
+		      "cap_permitted 1:1\n",
+		      "4 of the five cap_* sets given");
+	check_rejects(CAPS_RECORDS "cap_ambient 1:0\n", "cap_ambient given twice");
+	check_rejects("cap_bounding 20:18446744073709551616\n",
+		      "cap_bounding \"18446744073709551616\" is not a 64-bit mask");
+	check_rejects("cap_effective 2:01\n", "cap_effective \"01\" is not a 64-bit mask");
+	check_rejects("cap_permitted 3:0x1\n", "is not a 64-bit mask");
+	check_rejects("cap_inheritable 0:\n", "is not a 64-bit mask");
+	check_rejects("cap_ambient 2:-1\n", "is not a 64-bit mask");
+}
+
 int main(void)
 {
 	RUN(test_round_trip_full);
@@ -285,5 +418,9 @@ int main(void)
 	RUN(test_rejects_rlimits);
 	RUN(test_rejects_missing);
 	RUN(test_rejects_too_many_args);
+	RUN(test_round_trip_security);
+	RUN(test_security_exact_bytes);
+	RUN(test_rejects_seccomp);
+	RUN(test_rejects_caps);
 	return unit_done();
 }

@@ -2,6 +2,7 @@
  * in forked children so the test process keeps its own privileges. Needs root. */
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -561,6 +562,63 @@ static void test_seccomp_notify_refused(void)
 	CHECK_STR(note, "seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported yet");
 }
 
+/* The exported program loaded by hand, as the micro-VM guest init loads it. */
+static int child_export(void)
+{
+	struct oci_seccomp_rule rules[] = {RULE(SCMP_ACT_ERRNO(MY_ERRNO), "getppid")};
+	struct oci_seccomp s = allow_with(rules, 1);
+	s.flags = SECCOMP_FILTER_FLAG_LOG | 32u; /* | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV */
+	struct hull_err err = {0};
+	unsigned char *bpf = NULL;
+	size_t len = 0;
+	unsigned flags = 99;
+	if (sec_seccomp_export(&s, &bpf, &len, &flags, &err) < 0)
+		return fail("export: %s", hull_err_text(&err));
+	if (len == 0 || len % sizeof(struct sock_filter) != 0)
+		return fail("exported %zu bytes", len);
+	/* WAIT_KILLABLE_RECV acts on notify listeners only, and there is none. */
+	if (flags != SECCOMP_FILTER_FLAG_LOG)
+		return fail("flags 0x%x", flags);
+	if (sys(SYS_getppid, 0, 0) < 0)
+		return fail("getppid filtered before the load");
+	struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+				  .filter = (struct sock_filter *)(void *)bpf};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) < 0)
+		return fail("load the exported filter: %s", strerror(errno));
+	free(bpf);
+	if (sys(SYS_getppid, 0, 0) != -MY_ERRNO)
+		return fail("getppid gave %ld", sys(SYS_getppid, 0, 0));
+	if (sys(SYS_getpid, 0, 0) != getpid())
+		return fail("getpid was filtered");
+	return 0;
+}
+
+static void test_seccomp_export(void)
+{
+	CHECK_CHILD(child_export);
+}
+
+/* Export is pure: it loads nothing, and refuses what load refuses. */
+static void test_seccomp_export_refuses_notify(void)
+{
+	struct oci_seccomp_rule rules[] = {RULE(SCMP_ACT_NOTIFY, "getppid")};
+	struct oci_seccomp s = allow_with(rules, 1);
+	CHECK(sec_seccomp_uses_notify(&s));
+	struct hull_err err = {0};
+	unsigned char *bpf = NULL;
+	size_t len = 0;
+	unsigned flags = 0;
+	CHECK(sec_seccomp_export(&s, &bpf, &len, &flags, &err) < 0 && bpf == NULL);
+	CHECK_CONTAINS(err.msg, "SCMP_ACT_NOTIFY");
+	hull_err_clear(&err);
+	rules[0].action = SCMP_ACT_ERRNO(1);
+	CHECK(!sec_seccomp_uses_notify(&s));
+	CHECK(sec_seccomp_export(&s, &bpf, &len, &flags, &err) == 0 && len > 0);
+	CHECK(prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0);
+	free(bpf);
+}
+
 static int child_bad_op(void)
 {
 	struct oci_seccomp_arg args[] = {{.index = 0, .value = 1, .op = 99}};
@@ -832,6 +890,8 @@ int main(void)
 	RUN(test_seccomp_architectures_and_flags);
 #endif
 	RUN(test_seccomp_notify_refused);
+	RUN(test_seccomp_export);
+	RUN(test_seccomp_export_refuses_notify);
 	RUN(test_seccomp_error_names_syscall);
 	RUN(test_seccomp_leaves_no_new_privs_alone);
 

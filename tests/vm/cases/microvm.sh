@@ -20,9 +20,15 @@ mkdir -p "$STATE" "$B"
 H() { "$HULL" --root "$STATE" "$@"; }
 
 # bundle NAME ARGS_JSON: a VM-mode bundle; the variables USER_JSON, CWD, ENV_JSON,
-# ANNOTATIONS_JSON and TERMINAL (set on the call) replace the defaults.
+# ANNOTATIONS_JSON and TERMINAL (set on the call) replace the defaults; CAPS_JSON
+# (process.capabilities), NNP (process.noNewPrivileges) and SECCOMP_JSON (linux.seccomp) add
+# those fields, absent otherwise.
 bundle() {
 	local d=$B/$1 user=${USER_JSON:-} env=${ENV_JSON:-} ann=${ANNOTATIONS_JSON:-}
+	local proc="" lx=""
+	[ -z "${CAPS_JSON:-}" ] || proc="$proc, \"capabilities\": $CAPS_JSON"
+	[ -z "${NNP:-}" ] || proc="$proc, \"noNewPrivileges\": $NNP"
+	[ -z "${SECCOMP_JSON:-}" ] || lx=", \"seccomp\": $SECCOMP_JSON"
 	[ -n "$user" ] || user='{"uid": 0, "gid": 0}'
 	[ -n "$env" ] || env='["PATH=/bin:/usr/bin"]'
 	[ -n "$ann" ] ||
@@ -33,7 +39,7 @@ bundle() {
 	cat >"$d/config.json" <<JSON
 {
   "ociVersion": "1.2.0",
-  "process": {"terminal": ${TERMINAL:-false}, "user": $user, "args": $2, "env": $env, "cwd": "${CWD:-/}"},
+  "process": {"terminal": ${TERMINAL:-false}, "user": $user, "args": $2, "env": $env, "cwd": "${CWD:-/}"$proc},
   "root": {"path": "rootfs"},
   "hostname": "vmbox",
   "annotations": $ann,
@@ -43,7 +49,7 @@ bundle() {
              {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
               "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}],
   "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"},
-                           {"type": "uts"}]}
+                           {"type": "uts"}]$lx}
 }
 JSON
 	echo "$d"
@@ -214,6 +220,82 @@ case_empty_stdin_ends() {
 	pass "cat saw end-of-file at once, exit 0 in ${took}s"
 }
 
+# "CapInh=... CapPrm=... CapEff=... CapBnd=... CapAmb=..." from /proc/self/status lines.
+cap_masks() { echo "$1" | sed -n 's/^\(Cap[A-Za-z]*\):[[:space:]]*\([0-9a-f]*\).*/\1=\2/p' | tr '\n' ' '; }
+
+# A root process's permitted and effective sets after execve are its bounding set (plus
+# inheritable, none here): all three are exactly CAP_CHOWN|CAP_KILL (bits 0 and 5).
+case_capabilities_root() {
+	local d out got want
+	d=$(CAPS_JSON='{"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN", "CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL"], "ambient": []}' \
+		bundle caps '["/bin/sh", "-c", "grep ^Cap /proc/self/status; touch /tmp/f && chown 1:1 /tmp/f && echo chown-ok; hostname other || echo hostname-refused"]')
+	out=$(H run -b "$d" vm-caps 2>&1) || fail "run failed: $out"
+	note "$out"
+	got=$(cap_masks "$out")
+	want="CapInh=0000000000000000 CapPrm=0000000000000021 CapEff=0000000000000021 CapBnd=0000000000000021 CapAmb=0000000000000000 "
+	[ "$got" = "$want" ] || fail "the guest's process has $got, not $want"
+	echo "$out" | grep -q chown-ok || fail "CAP_CHOWN did not work: $out"
+	echo "$out" | grep -q hostname-refused || fail "sethostname worked without CAP_SYS_ADMIN: $out"
+	pass "$got; chown works, sethostname does not"
+}
+
+# A user other than root keeps only its ambient set across execve (capabilities(7)).
+case_capabilities_ambient_user() {
+	local d out got want
+	d=$(USER_JSON='{"uid": 1000, "gid": 1000}' \
+		CAPS_JSON='{"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"], "inheritable": ["CAP_CHOWN"], "ambient": ["CAP_CHOWN"]}' \
+		bundle capamb '["/bin/sh", "-c", "grep ^Cap /proc/self/status; id -u; touch /tmp/f && chown 0:0 /tmp/f && echo chown-ok"]')
+	out=$(H run -b "$d" vm-capamb 2>&1) || fail "run failed: $out"
+	note "$out"
+	got=$(cap_masks "$out")
+	want="CapInh=0000000000000001 CapPrm=0000000000000001 CapEff=0000000000000001 CapBnd=0000000000000021 CapAmb=0000000000000001 "
+	[ "$got" = "$want" ] || fail "the guest's process has $got, not $want"
+	echo "$out" | grep -qx 1000 || fail "not uid 1000: $out"
+	echo "$out" | grep -q chown-ok || fail "uid 1000 could not chown with ambient CAP_CHOWN: $out"
+	pass "uid 1000: $got; chown to root works"
+}
+
+# Both places the guest loads a filter: before the user switch (without no_new_privs, the
+# load needs CAP_SYS_ADMIN) and right before execve (with it).
+case_seccomp_errno_rule() {
+	local d out nnp
+	for nnp in false true; do
+		d=$(NNP=$nnp SECCOMP_JSON='{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}' \
+			bundle sec '["/bin/sh", "-c", "mkdir /tmp/x; echo rc=$?; [ -e /tmp/x ] && echo x-exists; touch /tmp/y && ls /tmp/y; grep ^Seccomp: /proc/self/status"]')
+		out=$(H run -b "$d" vm-sec 2>&1) || fail "noNewPrivileges $nnp: run failed: $out"
+		note "noNewPrivileges $nnp: $out"
+		echo "$out" | grep -q "Operation not permitted" || fail "noNewPrivileges $nnp: mkdir did not fail with EPERM: $out"
+		echo "$out" | grep -qx "rc=1" || fail "noNewPrivileges $nnp: mkdir's status: $out"
+		echo "$out" | grep -q x-exists && fail "noNewPrivileges $nnp: /tmp/x was made: $out"
+		echo "$out" | grep -qx "/tmp/y" || fail "noNewPrivileges $nnp: other commands failed: $out"
+		echo "$out" | grep -q "^Seccomp:[[:space:]]*2" || fail "noNewPrivileges $nnp: not in filter mode: $out"
+	done
+	pass "mkdir: $(echo "$out" | grep "Operation not permitted"); touch and ls work"
+}
+
+# The config `hull spec` writes, changed only to run in a VM without a terminal: the guest's
+# process has the spec's bounding set (AUDIT_WRITE 29, KILL 5, NET_BIND_SERVICE 10).
+case_default_spec_capabilities() {
+	local d=$B/spec out got want bnd
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp -a "$HT/rootfs" "$d/rootfs"
+	(cd "$d" && H spec) || fail "hull spec failed"
+	bnd=$(sed -n '/"bounding": \[/,/\]/p' "$d/config.json" | grep -o 'CAP_[A-Z_]*' | tr '\n' ' ')
+	[ "$bnd" = "CAP_AUDIT_WRITE CAP_KILL CAP_NET_BIND_SERVICE " ] ||
+		fail "hull spec's bounding set is now $bnd: update the masks of this case"
+	sed -i -e 's/"terminal": true/"terminal": false/' \
+		-e 's|^\( *\)"sh"$|\1"sh", "-c", "grep ^Cap /proc/self/status"|' \
+		-e 's|"hostname": "hull",|"hostname": "hull", "annotations": {"org.hull.vm": "true", "org.hull.vm.kernel": "'"$KERNEL"'", "org.hull.vm.memory": "128"},|' \
+		"$d/config.json"
+	out=$(H run -b "$d" vm-spec 2>&1) || fail "run failed: $out"
+	note "$out"
+	got=$(cap_masks "$out")
+	want="CapInh=0000000000000000 CapPrm=0000000020000420 CapEff=0000000020000420 CapBnd=0000000020000420 CapAmb=0000000000000000 "
+	[ "$got" = "$want" ] || fail "the guest's process has $got, not $want"
+	pass "$got"
+}
+
 run_case kvm case_kvm
 if [ -c /dev/kvm ]; then
 	run_case output_and_exit_status case_output_and_exit_status
@@ -225,4 +307,8 @@ if [ -c /dev/kvm ]; then
 	run_case bad_kernel_path case_bad_kernel_path
 	run_case stdin_reaches_the_process case_stdin_reaches_the_process
 	run_case empty_stdin_ends case_empty_stdin_ends
+	run_case capabilities_root case_capabilities_root
+	run_case capabilities_ambient_user case_capabilities_ambient_user
+	run_case seccomp_errno_rule case_seccomp_errno_rule
+	run_case default_spec_capabilities case_default_spec_capabilities
 fi
