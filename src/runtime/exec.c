@@ -144,10 +144,11 @@ static int child_setup(struct exec_ctx *x, struct hull_err *err)
 	for (int i = 0; i < NS_COUNT; i++)
 		if (x->ns_fd[i] >= 0)
 			close(steal_fd(&x->ns_fd[i]));
+	/* Sealed before process_prepare, which may load the seccomp filter. */
 	if (console_hand_over(x->req->proc, x->console_fd, x->child_sock, err) < 0 ||
-	    process_prepare(x->req->proc, &x->spec->linux_cfg, &x->exe, &x->env, err) < 0)
+	    process_seal_fds(x->req->preserve_fds, err) < 0)
 		return -1;
-	return process_seal_fds(x->req->preserve_fds, err);
+	return process_prepare(x->req->proc, &x->spec->linux_cfg, &x->exe, &x->env, err);
 }
 
 __attribute__((noreturn)) static void exec_child(struct exec_ctx *x)

@@ -185,11 +185,13 @@ static int init_setup(struct init_run *r, struct hull_err *err)
 	int console_fd = ctx->pty_to_parent ? -1 : ctx->console_fd;
 	if (ctx->vm->on && vm_init_open(ctx->vm, r->spec, &r->vm, err) < 0)
 		return -1;
+	/* Sealed before setup_process, which may load the seccomp filter: a profile need not
+	 * allow close_range. */
 	if (setup_rootfs(r, err) < 0 ||
 	    console_hand_over(&r->spec->process, console_fd, ctx->sync_fd, err) < 0 ||
-	    setup_process(r, err) < 0)
+	    process_seal_fds(ctx->preserve_fds, err) < 0)
 		return -1;
-	return process_seal_fds(ctx->preserve_fds, err);
+	return setup_process(r, err);
 }
 
 __attribute__((noreturn)) void init_main(struct init_ctx *ctx)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -249,10 +250,25 @@ int process_seccomp_last(const struct oci_process *p, const struct oci_linux *lx
  * close-on-exec (it survived the exec into hull), while every fd hull opened is. Clearing
  * the flag there would hand hull's own fds (the host's /proc/<pid>/fd, the exec fifo) to
  * the container when the caller passed fewer fds than it announced. */
+/* close_range's CLOSE_RANGE_CLOEXEC came with Linux 5.11: before it, one fcntl for each
+ * descriptor below the open-files limit. */
+static int seal_each(unsigned first, struct hull_err *err)
+{
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
+		return hull_error(err, errno, "getrlimit RLIMIT_NOFILE");
+	for (rlim_t fd = first; fd < nofile.rlim_cur && fd <= INT_MAX; fd++)
+		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+			return hull_error(err, errno, "mark descriptor %d close-on-exec", (int)fd);
+	return 0;
+}
+
 int process_seal_fds(int preserve_fds, struct hull_err *err)
 {
 	unsigned first = 3 + (unsigned)preserve_fds;
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return hull_error(err, errno, "close_range");
-	return 0;
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	if (errno == ENOSYS || errno == EINVAL)
+		return seal_each(first, err);
+	return hull_error(err, errno, "close_range");
 }

@@ -118,3 +118,37 @@ def test_unknown_action_and_operator(h):
 def test_no_seccomp_by_default(h):
     report = h.report(h.bundle())
     assert report["seccomp"] == 0
+
+
+def close_range_denied(h, args):
+    """A filter that denies close_range, loaded before the user switch (no
+    noNewPrivileges), as in profiles written before close_range existed."""
+    b = seccomp_bundle(h, args, {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO"}],
+    })
+    b.config["process"]["noNewPrivileges"] = False
+    b.write()
+    return b
+
+
+def test_filter_denying_close_range_run(h):
+    """hull marks inherited descriptors close-on-exec before it loads the filter: a profile
+    that does not allow close_range must not stop the container, and nothing leaks."""
+    b = close_range_denied(h, ["/probe", "report"])
+    r = h.run_container(b)
+    assert r.rc == 0, r
+    report = r.json_lines()[-1]
+    assert [f["fd"] for f in report["fds"]] == [0, 1, 2], report["fds"]
+    assert report["seccomp"] == 2, report
+
+
+def test_filter_denying_close_range_exec(h):
+    b = close_range_denied(h, ["/probe", "sleep", "60"])
+    cid = h.create(b).cid
+    h.ok("start", cid)
+    r = h.run("exec", cid, "/probe", "report")
+    assert r.rc == 0, r
+    report = r.json_lines()[-1]
+    assert [f["fd"] for f in report["fds"]] == [0, 1, 2], report["fds"]
+    h.ok("delete", "--force", cid)

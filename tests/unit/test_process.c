@@ -1,7 +1,11 @@
-/* process_find_executable: PATH search as execvp does it, run in a scratch directory. */
+/* process_find_executable: PATH search as execvp does it, run in a scratch directory; and
+ * process_seal_fds on a kernel without close_range's CLOSE_RANGE_CLOEXEC. */
+#include <errno.h>
 #include <fcntl.h>
+#include <seccomp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/oci.h"
@@ -102,6 +106,41 @@ static void test_name_with_slash_is_not_searched(void)
 	free(msg);
 }
 
+/* In a child whose seccomp filter answers close_range with ENOSYS, as a kernel older
+ * than 5.9 would: descriptors from 3 + preserve_fds on end up close-on-exec, those below
+ * keep their flags. Exit status: 0 when all holds. */
+static int seal_without_close_range(void)
+{
+	close_range(3, ~0U, 0); /* 3 and 4 must be free; the filter below forbids this */
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (ctx == NULL ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+			     seccomp_syscall_resolve_name("close_range"), 0) < 0 ||
+	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1) < 0 || seccomp_load(ctx) < 0)
+		return 10;
+	seccomp_release(ctx);
+	int kept = open("/dev/null", O_RDONLY), sealed = open("/dev/null", O_RDONLY);
+	if (kept != 3 || sealed != 4)
+		return 11;
+	struct hull_err err = {0};
+	if (process_seal_fds(1, &err) < 0)
+		return 12;
+	if (fcntl(kept, F_GETFD) != 0 || fcntl(sealed, F_GETFD) != FD_CLOEXEC)
+		return 13;
+	return 0;
+}
+
+static void test_seal_fds_without_close_range(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(seal_without_close_range());
+	int status = -1;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	enter_scratch();
@@ -110,5 +149,6 @@ int main(void)
 	RUN(test_not_found);
 	RUN(test_name_with_slash_is_not_searched);
 	leave_scratch();
+	RUN(test_seal_fds_without_close_range);
 	return unit_done();
 }
