@@ -59,6 +59,9 @@ struct oci_rlimit {
 /* Capability sets as bitmasks of CAP_* numbers (bit n = capability n). */
 struct oci_caps {
 	uint64_t bounding, effective, inheritable, permitted, ambient;
+	/* Names libcap or the running kernel does not know, space-separated, each once; they
+	 * are left out of the sets with a warning, as runc does. NULL when there are none. */
+	char *unknown;
 };
 
 struct oci_seccomp_arg {
@@ -124,6 +127,10 @@ struct oci_process {
 	bool has_io_priority;
 	struct oci_io_priority io_priority;
 	char *apparmor_profile, *selinux_label;
+	/* Not from config.json: the runtime sets it to the container's id to have the process
+	 * join the session keyring "_ses.<id>" (as runc does); NULL keeps the caller's
+	 * (--no-new-keyring). */
+	const char *keyring_id;
 };
 
 enum oci_hook_kind {

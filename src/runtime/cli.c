@@ -1,8 +1,105 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What `hull CMD --help` says besides the options, which come from the command's table. */
+static const struct {
+	const char *name, *args, *summary;
+} command_help[] = {
+    {"create", "ID", "set up a container from a bundle, ready to start"},
+    {"start", "ID", "run the program of a created container"},
+    {"run", "ID [[--] COMMAND...]", "create and start a container in one step"},
+    {"exec", "ID [--] COMMAND [ARG...]", "run a further process inside a container"},
+    {"state", "ID", "print the state of a container"},
+    {"kill", "ID [SIGNAL]", "send a signal to a container (default TERM)"},
+    {"delete", "ID", "remove a container"},
+    {"list", "", "list containers"},
+    {"ps", "ID [PS OPTIONS...]", "list the processes of a container"},
+    {"pause", "ID", "suspend every process of a container"},
+    {"resume", "ID", "resume a paused container"},
+    {"update", "ID", "change the resource limits of a container"},
+    {"events", "ID", "print a container's resource use and OOM events"},
+    {"spec", "", "write a default config.json"},
+    {"features", "", "print what this build of hull supports"},
+    {"image", "unpack|inspect|ls|rm|prune ...", "unpack, describe or manage images"},
+    {"image unpack", "SOURCE BUNDLE", "unpack an image into a bundle"},
+    {"image inspect", "SOURCE", "describe an image"},
+    {"image ls", "", "list the images `run --image` keeps"},
+    {"image rm", "IMAGE...", "remove kept images"},
+    {"image prune", "", "remove kept layers no image uses"},
+    {"net", "ls | inspect ID | prune", "show the networks of containers"},
+};
+
+static const char *current_command; /* as main dispatched it, e.g. "image" */
+static bool help_shown;
+
+void cli_set_command(const char *name)
+{
+	current_command = name;
+}
+
+bool cli_help_shown(void)
+{
+	return help_shown;
+}
+
+static void print_option(const struct cli_opt *opt)
+{
+	static const char *const value[] = {[CLI_FLAG] = "",
+					    [CLI_STRING] = " VALUE",
+					    [CLI_INT] = " N",
+					    [CLI_STRINGS] = " VALUE..."};
+	if (opt->short_name != 0)
+		printf("  -%c, --%s%s\n", opt->short_name, opt->name, value[opt->kind]);
+	else
+		printf("  --%s%s\n", opt->name, value[opt->kind]);
+}
+
+int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err)
+{
+	const char *args = NULL, *summary = NULL;
+	size_t base = strcspn(name, " ");
+	for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++) {
+		if (strcmp(command_help[i].name, name) == 0)
+			args = command_help[i].args;
+		if (strcmp(command_help[i].name, name) == 0 ||
+		    (summary == NULL && strlen(command_help[i].name) == base &&
+		     strncmp(command_help[i].name, name, base) == 0))
+			summary = command_help[i].summary;
+	}
+	bool any = opts != NULL && opts->name != NULL;
+	printf("usage: hull %s%s%s%s\n", name, any ? " [OPTIONS]" : "", args && args[0] ? " " : "",
+	       args ? args : "");
+	if (summary != NULL)
+		printf("%s\n", summary);
+	if (any)
+		fputs("options:\n", stdout);
+	for (const struct cli_opt *o = opts; any && o->name != NULL; o++)
+		print_option(o);
+	printf("see hull-%.*s(8)\n", (int)base, name);
+	fflush(stdout);
+	help_shown = true;
+	return hull_error(err, 0, "help shown");
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* "image unpack" when main ran "image" and the subcommand parses its own options. */
+static int help_for(const struct cli_opt *opts, const char *argv0, struct hull_err *err)
+{
+	char name[128];
+	if (current_command != NULL && strcmp(current_command, argv0) != 0)
+		snprintf(name, sizeof name, "%s %s", current_command, argv0);
+	else
+		snprintf(name, sizeof name, "%s", argv0);
+	return cli_help(name, opts, err);
+}
 
 static const struct cli_opt *find_long(const struct cli_opt *opts, const char *name, size_t len)
 {
@@ -79,6 +176,8 @@ static int parse_one(const struct cli_opt *opts, int argc, char **argv, int i, s
 			store(find_short(opts, *c), NULL, err);
 		return 1;
 	}
+	if (opt == NULL && is_help(argv[i]))
+		return help_for(opts, argv[0], err);
 	if (opt == NULL)
 		return hull_error(err, 0, "unknown option: %s", argv[i]);
 	if (eq != NULL)

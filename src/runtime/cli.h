@@ -44,6 +44,17 @@ struct cli_opt {
 int cli_parse(const struct cli_opt *opts, int argc, char **argv, int *first_arg,
 	      struct hull_err *err);
 
+/* --help, -h or -help among a command's options (when its table has no such option):
+ * cli_parse prints the command's usage, its options from the table, to stdout and fails;
+ * main then sees cli_help_shown() and exits 0. main names the command it dispatches to,
+ * so that a subcommand's usage reads "hull image unpack". */
+void cli_set_command(const char *name);
+bool cli_help_shown(void);
+
+/* Print the usage of command name ("list", "image unpack") with opts (NULL: none) and
+ * return -1 as cli_parse does after it. */
+int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err);
+
 /* Exactly n positional arguments after the options, or an error naming the command. */
 int cli_expect_args(const char *cmd, int argc, char **argv, int first_arg, int n, const char *what,
 		    struct hull_err *err);

@@ -3,9 +3,8 @@
 int cmd_create(const struct hull_globals *g, int argc, char **argv, struct hull_err *err)
 {
 	struct create_opts o = {0};
-	bool no_new_keyring = false;
 	const struct cli_opt opts[] = {
-	    CREATE_CLI_OPTS(o, no_new_keyring),
+	    CREATE_CLI_OPTS(o),
 	    {0},
 	};
 	int first;

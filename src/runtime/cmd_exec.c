@@ -1,5 +1,5 @@
-/* `exec`: run one more process in a running container. This file turns the command
- * line into the process to run (from --process FILE, or from the container's own
+/* `exec`: run one more process in a created or running container. This file turns the
+ * command line into the process to run (from --process FILE, or from the container's own
  * process with the options applied, as runc does); exec.c joins and runs it. */
 #include <errno.h>
 #include <stdint.h>
@@ -21,7 +21,7 @@ struct exec_cli {
 	const char *apparmor, *label;
 	struct cli_strings env, gids, caps;
 	int preserve_fds;
-	bool tty, detach, no_new_privs;
+	bool tty, detach, no_new_privs, ignore_paused;
 	char **args; /* the command after the id, NULL-terminated (argv's tail) */
 	size_t n_args;
 };
@@ -130,7 +130,7 @@ static int apply_user(const struct exec_cli *o, struct arena *a, struct oci_proc
 /* --cap adds to bounding, effective and permitted. Not to inheritable (CVE-2022-29162:
  * that lets file capabilities grow at execve); to ambient only when the process already
  * has inheritable ones, as runc does since 1.2. */
-static int apply_caps(const struct exec_cli *o, struct oci_process *p, struct hull_err *err)
+static int apply_caps(const struct exec_cli *o, struct arena *a, struct oci_process *p)
 {
 	if (o->caps.n > 0 && !p->has_caps) {
 		p->has_caps = true;
@@ -142,8 +142,10 @@ static int apply_caps(const struct exec_cli *o, struct oci_process *p, struct hu
 		bool prefixed = strncasecmp(name, "CAP_", 4) == 0;
 		snprintf(full, sizeof full, "%s%s", prefixed ? "" : "CAP_", name);
 		int cap = sec_cap_from_name(full);
-		if (cap < 0 || cap > 63)
-			return hull_error(err, 0, "--cap: unknown capability \"%s\"", name);
+		if (cap < 0 || cap > 63) {
+			spec_caps_note_unknown(a, &p->caps, full); /* warned of with the config's */
+			continue;
+		}
 		uint64_t bit = UINT64_C(1) << cap;
 		p->caps.bounding |= bit;
 		p->caps.effective |= bit;
@@ -171,8 +173,7 @@ static int process_from_config(struct container *c, const struct exec_cli *o, st
 		return hull_error(err, 0, "--cwd: must be an absolute path, not \"%s\"", o->cwd);
 	if (o->cwd != NULL)
 		p->cwd = arena_strdup(a, o->cwd);
-	if (apply_env(o, a, p, err) < 0 || apply_user(o, a, p, err) < 0 ||
-	    apply_caps(o, p, err) < 0)
+	if (apply_env(o, a, p, err) < 0 || apply_user(o, a, p, err) < 0 || apply_caps(o, a, p) < 0)
 		return -1;
 	p->no_new_privileges |= o->no_new_privs;
 	if (o->apparmor != NULL)
@@ -213,7 +214,8 @@ static int exec_container(const struct hull_globals *g, const char *id, const st
 	/* Shared: other commands (state, another exec) may run alongside; delete waits. */
 	__attribute__((cleanup(container_closep))) struct container c = {
 	    .root_fd = -1, .dir_fd = -1, .pty_master = -1};
-	if (container_open(g, id, false, &c, err) < 0 || exec_check_state(&c, err) < 0)
+	if (container_open(g, id, false, &c, err) < 0 ||
+	    exec_check_state(&c, o->ignore_paused, err) < 0)
 		return -1;
 	struct arena a = {0};
 	struct oci_process p;
@@ -222,12 +224,15 @@ static int exec_container(const struct hull_globals *g, const char *id, const st
 	if (r == 0)
 		r = check_terminal(o, &p, err);
 	if (r == 0) {
+		process_warn_unknown_caps(&p);
+		p.keyring_id = c.st.no_new_keyring ? NULL : c.st.id;
 		struct exec_req req = {.proc = &p,
 				       .console_socket = o->console_socket,
 				       .pid_file = o->pid_file,
 				       .sub_cgroup = o->cgroup,
 				       .preserve_fds = o->preserve_fds,
-				       .detach = o->detach};
+				       .detach = o->detach,
+				       .ignore_paused = o->ignore_paused};
 		r = exec_run(&c, &req, err);
 	}
 	arena_free(&a);
@@ -253,6 +258,7 @@ int cmd_exec(const struct hull_globals *g, int argc, char **argv, struct hull_er
 	    {"cgroup", 0, CLI_STRING, &o.cgroup},
 	    {"apparmor", 0, CLI_STRING, &o.apparmor},
 	    {"process-label", 0, CLI_STRING, &o.label},
+	    {"ignore-paused", 0, CLI_FLAG, &o.ignore_paused},
 	    {0},
 	};
 	int first;

@@ -111,7 +111,7 @@ static char *features_json(void)
 	yajl_gen g = json_gen_new(1);
 	yajl_gen_map_open(g);
 	json_key_str(g, "ociVersionMin", "1.0.0");
-	json_key_str(g, "ociVersionMax", "1.3.0");
+	json_key_str(g, "ociVersionMax", SPEC_OCI_VERSION);
 	gen_names(g, "hooks", hooks);
 	gen_names(g, "mountOptions", spec_mount_option_names);
 	gen_linux(g);

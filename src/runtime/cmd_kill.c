@@ -23,13 +23,14 @@ static const struct {
     {"SYS", SIGSYS},
 };
 
-/* "KILL", "SIGKILL", "9", and "RTMIN+3" style names. */
+/* "KILL", "SIGKILL", "9", and "RTMIN+3" style names; 0 checks that the init lives, as
+ * kill(2) and runc take it. */
 static int parse_signal(const char *text, struct hull_err *err)
 {
 	if (isdigit((unsigned char)text[0])) {
 		char *end;
 		long n = strtol(text, &end, 10);
-		if (*end == '\0' && n > 0 && n <= SIGRTMAX)
+		if (*end == '\0' && n >= 0 && n <= SIGRTMAX)
 			return (int)n;
 		return hull_error(err, 0, "kill: invalid signal \"%s\"", text);
 	}
@@ -74,7 +75,11 @@ static int send_signal(struct container *c, int sig, bool all, struct hull_err *
 static int signal_container(struct container *c, int sig, bool all, struct hull_err *err)
 {
 	const char *status = container_status(c);
-	if (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0)
+	/* An init without a pid namespace of its own may exit and leave its children in the
+	 * cgroup: --all still reaches them (containerd's KillAll of a hostPID container), as
+	 * in runc. */
+	bool leftovers = all && c->st.cgroup != NULL && strcmp(status, "stopped") == 0;
+	if (!leftovers && (strcmp(status, "stopped") == 0 || strcmp(status, "creating") == 0))
 		return container_not_running("signal", c->st.id, err);
 	if (send_signal(c, sig, all, err) < 0)
 		return -1;

@@ -25,7 +25,7 @@ static int run_foreground(struct container *c, bool keep, struct hull_err *err)
 struct run_opts {
 	struct create_opts create;
 	struct image_run image;
-	bool detach, keep, rm, interactive, no_new_keyring;
+	bool detach, keep, rm, interactive, no_subreaper;
 };
 
 /* What follows ID: nothing for a bundle; for an image, an optional "--" and then the
@@ -89,7 +89,7 @@ int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err
 {
 	struct run_opts o = {0};
 	const struct cli_opt opts[] = {
-	    CREATE_CLI_OPTS(o.create, o.no_new_keyring),
+	    CREATE_CLI_OPTS(o.create),
 	    {"detach", 'd', CLI_FLAG, &o.detach},
 	    {"keep", 0, CLI_FLAG, &o.keep},
 	    {"image", 0, CLI_STRING, &o.image.image},
@@ -97,6 +97,8 @@ int cmd_run(const struct hull_globals *g, int argc, char **argv, struct hull_err
 	    {"tty", 't', CLI_FLAG, &o.image.terminal},
 	    /* hull always hands its stdin to the container, as `run` from a bundle does */
 	    {"interactive", 'i', CLI_FLAG, &o.interactive},
+	    /* runc's: hull is never a subreaper; the init is its own child (see hull-run(8)) */
+	    {"no-subreaper", 0, CLI_FLAG, &o.no_subreaper},
 	    {0},
 	};
 	int first;

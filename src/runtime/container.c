@@ -254,6 +254,7 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (spec_load(o->bundle ? o->bundle : ".", &c->spec, raw, err) < 0)
 		return -1;
 	c->have_spec = true;
+	process_warn_unknown_caps(&c->spec.process);
 	if (check_terminal(&c->spec, o, err) < 0 || check_cgroup_driver(c->g, err) < 0 ||
 	    vm_mode_plan(&c->spec, c->g->as_hull_vm, &c->vm, err) < 0)
 		return -1;
@@ -264,6 +265,8 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (c->dir_fd < 0)
 		return -1;
 	fill_state(c, o->id);
+	c->st.no_new_keyring = o->no_new_keyring;
+	c->spec.process.keyring_id = o->no_new_keyring ? NULL : c->st.id;
 	c->cg = cgroup_create(c->spec.linux_cfg.cgroups_path, o->id, err);
 	if (c->cg == NULL)
 		return -1;

@@ -1,6 +1,7 @@
-/* `exec`: one more process in a running container. The parent opens the namespaces of
- * the container's init, joins its pid namespace for the child it is about to make, and
- * clones that child straight into the container's cgroups (as create does for the init).
+/* `exec`: one more process in a created or running container. The parent opens the
+ * namespaces of the container's init, joins its pid namespace for the child it is about to
+ * make, and clones that child straight into the container's cgroups (as create does for
+ * the init).
  * The child joins the other namespaces, sets itself up as the init did, and execs; its
  * errors come back as one message over a socketpair whose close at execve
  * (SOCK_CLOEXEC) says the process runs. */
@@ -75,13 +76,19 @@ static void exec_ctx_free(struct exec_ctx *x)
 	cgroup_free(x->cg);
 }
 
-int exec_check_state(struct container *c, struct hull_err *err)
+/* runc's rules: a created container takes a process too (its init waits in its
+ * namespaces and cgroups, set up; containerd's shim execs there), a paused one only with
+ * --ignore-paused. */
+int exec_check_state(struct container *c, bool ignore_paused, struct hull_err *err)
 {
 	const char *status = container_status(c);
-	if (strcmp(status, "paused") == 0)
-		return hull_error(err, 0, "cannot exec in a paused container");
-	if (strcmp(status, "running") != 0)
-		return hull_error(err, 0, "cannot exec in container %s: it is %s (not running)",
+	if (strcmp(status, "paused") == 0 && !ignore_paused)
+		return hull_error(err, 0,
+				  "cannot exec in a paused container (use --ignore-paused)");
+	if (strcmp(status, "running") != 0 && strcmp(status, "created") != 0 &&
+	    strcmp(status, "paused") != 0)
+		return hull_error(err, 0,
+				  "cannot exec in container %s: it is %s (not created or running)",
 				  c->st.id, status);
 	return 0;
 }
@@ -236,10 +243,14 @@ static int exec_prepare(struct container *c, struct exec_ctx *x, struct hull_err
 	x->cg = open_cgroup(c, x->req->sub_cgroup, err);
 	if (x->cg == NULL)
 		return -1;
-	/* Checked again, now from the cgroup: a frozen one would hold the child (and, in a
-	 * v1 freezer, hull itself while it steps in) forever. */
-	if (cgroup_is_frozen(x->cg))
-		return hull_error(err, 0, "cannot exec in a paused container");
+	/* Checked again, now from the cgroup: a frozen one holds the child (and, in a v1
+	 * freezer, hull itself while it steps in) until `resume`. That is what
+	 * --ignore-paused asks for; `resume` and `delete` need the state lock meanwhile. */
+	if (cgroup_is_frozen(x->cg) && !x->req->ignore_paused)
+		return hull_error(err, 0,
+				  "cannot exec in a paused container (use --ignore-paused)");
+	if (x->req->ignore_paused)
+		state_dir_unlock(c->dir_fd);
 	if (open_namespaces(c, x, err) < 0)
 		return -1;
 	if (x->req->console_socket &&

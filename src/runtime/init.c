@@ -154,7 +154,7 @@ static int setup_process(struct init_run *r, struct hull_err *err)
 		return vm_init_build(r->ctx->vm, r->spec, &r->vm, err) < 0
 			   ? -1
 			   : vm_init_drop_privileges(err);
-	if (process_apply_limits(p, err) < 0 || process_set_exec_labels(p, err) < 0)
+	if (process_apply_limits(p, err) < 0 || process_write_exec_labels(p, err) < 0)
 		return -1;
 	return process_prepare(p, &r->spec->linux_cfg, &r->exe, &r->env, err);
 }
@@ -175,6 +175,9 @@ static int init_setup(struct init_run *r, struct hull_err *err)
 	struct init_ctx *ctx = r->ctx;
 	struct sync_msg msg;
 	if (sync_expect(ctx->sync_fd, SYNC_GO, &msg, err) < 0)
+		return -1;
+	/* While /sys is still the host's: the container's may not show the LSMs. */
+	if (process_check_exec_labels(&r->spec->process, err) < 0)
 		return -1;
 	if (enter_namespaces(r, err) < 0)
 		return -1;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "netsetup/netsetup.h"
 #include "runtime.h"
+#include "spec.h"
 
 static const struct {
 	const char *name;
@@ -30,9 +31,9 @@ static void print_version(void)
 {
 	const struct scmp_version *sv = seccomp_version();
 	int y = yajl_version();
-	printf("hull version %s\nspec: 1.3.0\nlibseccomp: %u.%u.%u\nlibcap: %s\nyajl: %d.%d.%d\n",
-	       HULL_VERSION, sv->major, sv->minor, sv->micro, LIBCAP_VERSION, y / 10000,
-	       y / 100 % 100, y % 100);
+	printf("hull version %s\nspec: %s\nlibseccomp: %u.%u.%u\nlibcap: %s\nyajl: %d.%d.%d\n",
+	       HULL_VERSION, SPEC_OCI_VERSION, sv->major, sv->minor, sv->micro, LIBCAP_VERSION,
+	       y / 10000, y / 100 % 100, y % 100);
 }
 
 static void print_usage(FILE *out)
@@ -40,9 +41,51 @@ static void print_usage(FILE *out)
 	fputs("usage: hull [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
 	      "            [--systemd-cgroup] COMMAND [OPTIONS] [ARGS]\n"
 	      "commands: create start run exec state kill delete list ps pause resume\n"
-	      "          update events spec features image net\n"
-	      "see hull(8) and hull-COMMAND(8)\n",
+	      "          update events spec features image net help\n"
+	      "see hull(8), hull-COMMAND(8) and hull COMMAND --help\n",
 	      out);
+}
+
+/* `hull help [COMMAND [SUBCOMMAND]]`, as runc has it: `hull --help`, or COMMAND's
+ * --help (into argv, which has room: argv[argc] is NULL). */
+static int help_args(int *argc, char **argv, struct hull_err *err)
+{
+	static char help_opt[] = "--help";
+	if (*argc == 1) {
+		print_usage(stdout);
+		return 1;
+	}
+	int sub = *argc > 2 && strcmp(argv[1], "image") == 0;
+	if (*argc > 2 + sub)
+		return hull_error(err, 0, "help: unexpected argument: %s", argv[2 + sub]);
+	for (int i = 0; i <= sub; i++)
+		argv[i] = argv[i + 1];
+	argv[sub + 1] = help_opt;
+	*argc = sub + 2;
+	return 0;
+}
+
+/* The command at argv[first]; all of argv goes to the sealed copy's re-execution. */
+static int dispatch(const struct hull_globals *g, int argc, char **all, int first,
+		    struct hull_err *err)
+{
+	char **argv = all + first;
+	argc -= first;
+	cli_set_command(argv[0]);
+	/* `image` parses no options of its own before its subcommand. */
+	if (strcmp(argv[0], "image") == 0 && argc == 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return cli_help("image", NULL, err);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(commands[i].name, argv[0]) != 0)
+			continue;
+		if (commands[i].spawns && selfclone_ensure(all, err) < 0)
+			return -1;
+		int r = commands[i].fn(g, argc, argv, err);
+		net_nat_release_sockets();
+		return r;
+	}
+	return hull_error(err, 0, "unknown command \"%s\" (see hull --help)", argv[0]);
 }
 
 static int fail(const struct hull_err *err)
@@ -99,16 +142,14 @@ int main(int argc, char **argv)
 	g.as_hull_vm = strcmp(slash ? slash + 1 : argv[0], "hull-vm") == 0;
 	if (log_open(g.log, g.log_json, g.debug, &err) < 0)
 		return fail(&err);
-	const char *name = argv[first];
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		if (commands[i].spawns && selfclone_ensure(argv, &err) < 0)
-			return fail(&err);
-		int r = commands[i].fn(&g, argc - first, argv + first, &err);
-		net_nat_release_sockets();
-		return r < 0 ? fail(&err) : r;
+	if (strcmp(argv[first], "help") == 0) {
+		int n = argc - first, r = help_args(&n, argv + first, &err);
+		if (r != 0)
+			return r < 0 ? fail(&err) : 0;
+		argc = first + n;
 	}
-	hull_error(&err, 0, "unknown command \"%s\" (see hull --help)", name);
-	return fail(&err);
+	int r = dispatch(&g, argc, argv, first, &err);
+	if (r < 0 && cli_help_shown())
+		return 0;
+	return r < 0 ? fail(&err) : r;
 }

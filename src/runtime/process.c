@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/keyctl.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdint.h>
@@ -12,16 +14,18 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/log.h"
+#include "runtime.h"
+#include "security/security.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-#include "runtime.h"
-#include "security/security.h"
 
 /* glibc 2.36 has no sched_attr; this is the kernel's layout (sched_setattr(2)). */
 struct sched_attr {
@@ -127,45 +131,97 @@ char **process_env(const struct oci_process *p)
 	return env;
 }
 
-static bool lsm_enabled(const char *name)
+void process_warn_unknown_caps(const struct oci_process *p)
 {
-	char buf[64] = "";
+	/* runc's words, in its Go list form */
+	if (p->has_caps && p->caps.unknown != NULL)
+		log_msg(LOG_WARN, "ignoring unknown or unavailable capabilities: [%s]",
+			p->caps.unknown);
+}
+
+/* 1 when securityfs's list of active LSMs names it, 0 when not, -1 when there is no list
+ * (securityfs is not mounted everywhere). */
+static int lsm_listed(const char *name)
+{
+	char buf[256] = "";
 	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 	if (n <= 0)
-		return false;
+		return -1;
 	buf[n] = '\0';
 	for (char *cursor = buf, *tok; (tok = strsep(&cursor, ",\n")) != NULL;)
 		if (strcmp(tok, name) == 0)
-			return true;
-	return false;
+			return 1;
+	return 0;
+}
+
+/* Without the list, what runc and go-selinux look at: AppArmor's module parameter, and
+ * selinuxfs mounted where SELinux puts it. */
+static bool lsm_enabled(const char *name)
+{
+	int listed = lsm_listed(name);
+	if (listed >= 0)
+		return listed == 1;
+	if (strcmp(name, "apparmor") == 0) {
+		char c = 0;
+		_cleanup_close_ int fd =
+		    open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+		return fd >= 0 && read(fd, &c, 1) == 1 && c == 'Y';
+	}
+	struct statfs st;
+	return statfs("/sys/fs/selinux", &st) == 0 && st.f_type == SELINUX_MAGIC;
+}
+
+/* A user who asks for confinement must not silently run without it (runc fails too). */
+int process_check_exec_labels(const struct oci_process *p, struct hull_err *err)
+{
+	if (p->apparmor_profile != NULL && p->apparmor_profile[0] != '\0' &&
+	    !lsm_enabled("apparmor"))
+		return hull_error(err, 0,
+				  "process.apparmorProfile: AppArmor is not enabled on this host, "
+				  "cannot apply profile \"%s\"",
+				  p->apparmor_profile);
+	if (p->selinux_label != NULL && p->selinux_label[0] != '\0' && !lsm_enabled("selinux"))
+		return hull_error(err, 0,
+				  "process.selinuxLabel: SELinux is not enabled on this host, "
+				  "cannot apply label \"%s\"",
+				  p->selinux_label);
+	return 0;
 }
 
 /* The label the kernel applies at our next execve. */
-static int write_exec_label(const char *lsm, const char *attr, const char *text, const char *field,
-			    struct hull_err *err)
+static int write_attr(const char *attr, const char *text, const char *field, struct hull_err *err)
 {
-	if (text == NULL || text[0] == '\0')
-		return 0;
-	if (!lsm_enabled(lsm))
-		return 0; /* what runc and crun do on a host without that LSM */
 	_cleanup_close_ int fd = open(attr, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, text, strlen(text)) < 0)
 		return hull_error(err, errno, "%s: %s", field, text);
 	return 0;
 }
 
-int process_set_exec_labels(const struct oci_process *p, struct hull_err *err)
+int process_write_exec_labels(const struct oci_process *p, struct hull_err *err)
 {
-	char profile[1024];
-	if (p->apparmor_profile != NULL) {
+	if (p->apparmor_profile != NULL && p->apparmor_profile[0] != '\0') {
+		char profile[1024];
 		snprintf(profile, sizeof profile, "exec %s", p->apparmor_profile);
-		if (write_exec_label("apparmor", "/proc/self/attr/apparmor/exec", profile,
-				     "process.apparmorProfile", err) < 0)
+		const char *field = "process.apparmorProfile";
+		/* Linux 5.1 gave AppArmor its own directory; older kernels only have the
+		 * shared file. */
+		bool own = access("/proc/self/attr/apparmor/exec", F_OK) == 0;
+		if (write_attr(own ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec",
+			       profile, field, err) < 0)
 			return -1;
 	}
-	return write_exec_label("selinux", "/proc/self/attr/exec", p->selinux_label,
-				"process.selinuxLabel", err);
+	if (p->selinux_label != NULL && p->selinux_label[0] != '\0')
+		return write_attr("/proc/self/attr/exec", p->selinux_label, "process.selinuxLabel",
+				  err);
+	return 0;
+}
+
+int process_set_exec_labels(const struct oci_process *p, struct hull_err *err)
+{
+	if (process_check_exec_labels(p, err) < 0)
+		return -1;
+	return process_write_exec_labels(p, err);
 }
 
 static const char *env_path(const struct oci_process *p)
@@ -210,9 +266,66 @@ char *process_find_executable(const struct oci_process *p, struct hull_err *err)
 	return NULL;
 }
 
+/* keyrings(7) permission bits; keyutils.h has them, the kernel's uapi headers do not. */
+#define KEY_USR_SEARCH 0x00080000U
+#define KEY_OTH_SEARCH 0x00000008U
+
+/* A key's permission mask, from KEYCTL_DESCRIBE's "type;uid;gid;perm;description". */
+static int key_perm(long key, uint32_t *perm)
+{
+	char desc[2048] = "";
+	if (syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof desc - 1) < 0)
+		return -1;
+	char *field = desc;
+	for (int i = 0; i < 3 && field != NULL; i++) {
+		field = strchr(field, ';');
+		field = field ? field + 1 : NULL;
+	}
+	if (field == NULL)
+		return errno = EINVAL, -1;
+	*perm = (uint32_t)strtoul(field, NULL, 16);
+	return 0;
+}
+
+static bool has_user_namespace(const struct oci_linux *lx)
+{
+	for (size_t i = 0; i < lx->n_namespaces; i++)
+		if (lx->namespaces[i].type == CLONE_NEWUSER)
+			return true;
+	return false;
+}
+
+/* The caller's session keyring holds the host user's keys; the container gets its own,
+ * "_ses.<id>", which `exec` joins by that name (runc's scheme). Its owner (other users,
+ * in a user namespace) may search it, or the name lookup would not find it. */
+static int join_session_keyring(const struct oci_process *p, const struct oci_linux *lx,
+				struct hull_err *err)
+{
+	if (p->keyring_id == NULL)
+		return 0;
+	char name[1100];
+	snprintf(name, sizeof name, "_ses.%s", p->keyring_id);
+	long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+	/* A kernel without keyrings has none to leak either; runc goes on as well. */
+	if (key < 0 && errno == ENOSYS)
+		return 0;
+	if (key < 0)
+		return hull_error(
+		    err, errno, "join the session keyring %s (--no-new-keyring keeps the caller's)",
+		    name);
+	uint32_t perm = 0;
+	uint32_t search = has_user_namespace(lx) ? KEY_OTH_SEARCH : KEY_USR_SEARCH;
+	if (key_perm(key, &perm) < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, key, perm | search) < 0)
+		return hull_error(err, errno, "session keyring %s: set its permissions", name);
+	return 0;
+}
+
 int process_prepare(const struct oci_process *p, const struct oci_linux *lx, char **exe,
 		    char ***env, struct hull_err *err)
 {
+	/* Before seccomp, which may refuse keyctl(2), and setuid. */
+	if (join_session_keyring(p, lx, err) < 0)
+		return -1;
 	if (lx->personality.present && personality(lx->personality.domain) < 0)
 		return hull_error(err, errno, "linux.personality");
 	/* "/" is the container's root by now, so cwd cannot leave it. */

@@ -22,6 +22,7 @@ struct container_state {
 	char *cgroup;		/* cgroup_path() of the container's cgroup */
 	char *annotations_json; /* the config's annotations as a JSON object text */
 	bool created_ok;	/* create finished; a dir without it is a create that died */
+	bool no_new_keyring;	/* created with --no-new-keyring: exec keeps the caller's too */
 };
 
 int state_validate_id(const char *id, struct hull_err *err);
@@ -82,20 +83,21 @@ struct create_opts {
 	int preserve_fds;
 	bool no_pivot;
 	bool foreground; /* `run` without -d: keep the init as our child, relay a terminal */
+	bool no_new_keyring;
 	struct net_opts net;
 };
 
 /* The options `create` and `run` share, as entries of a struct cli_opt table; written
- * once so the two commands cannot drift apart. keyring: a bool for runc's
- * --no-new-keyring, accepted for compatibility (hull never makes a session keyring). */
-#define CREATE_CLI_OPTS(o, keyring)                                                                \
+ * once so the two commands cannot drift apart. --no-new-keyring sets o.no_new_keyring;
+ * the keyring argument is no longer used (kept until every caller drops it). */
+#define CREATE_CLI_OPTS(o)                                                                         \
 	{"bundle", 'b', CLI_STRING, &(o).bundle}, {"pid-file", 0, CLI_STRING, &(o).pid_file},      \
 	    {"console-socket", 0, CLI_STRING, &(o).console_socket},                                \
 	    {"preserve-fds", 0, CLI_INT, &(o).preserve_fds},                                       \
 	    {"no-pivot", 0, CLI_FLAG, &(o).no_pivot}, {"net", 0, CLI_STRING, &(o).net.mode},       \
 	    {"publish", 'p', CLI_STRINGS, &(o).net.ports}, {"ip", 0, CLI_STRING, &(o).net.ip},     \
 	{                                                                                          \
-		"no-new-keyring", 0, CLI_FLAG, &(keyring)                                          \
+		"no-new-keyring", 0, CLI_FLAG, &(o).no_new_keyring                                 \
 	}
 
 struct cgroup;
@@ -185,9 +187,15 @@ __attribute__((noreturn)) void init_main(struct init_ctx *ctx);
 /* --- process.c: the final process's attributes --- */
 int process_apply_limits(const struct oci_process *p, struct hull_err *err);
 int process_set_user(const struct oci_process *p, struct hull_err *err);
-/* process.apparmorProfile / selinuxLabel for the next execve, where the host has
- * that LSM (ignored elsewhere, like runc and crun). */
+/* process.apparmorProfile / selinuxLabel: fail unless the host runs that LSM (as runc
+ * does; a label must not be dropped silently). Looks at the host's /sys. */
+int process_check_exec_labels(const struct oci_process *p, struct hull_err *err);
+/* Write them for the next execve (after process_check_exec_labels). */
+int process_write_exec_labels(const struct oci_process *p, struct hull_err *err);
+/* Both, for a process set up on the host's /proc and /sys (exec). */
 int process_set_exec_labels(const struct oci_process *p, struct hull_err *err);
+/* One warning naming the capabilities left out of p (unknown to libcap or the kernel). */
+void process_warn_unknown_caps(const struct oci_process *p);
 /* process.env plus HOME from the container's /etc/passwd when env has none (as runc
  * does); malloc'd, NULL-terminated. Run inside the container root. */
 char **process_env(const struct oci_process *p);

@@ -6,6 +6,10 @@
 #include "common/err.h"
 #include "common/oci.h"
 
+/* The runtime-spec version hull implements: the newest config it takes, what `state`
+ * and the hooks' state documents follow, what `features` and `--version` report. */
+#define SPEC_OCI_VERSION "1.3.0"
+
 /* Read and validate BUNDLE/config.json. On success *raw (if not NULL) receives the file's
  * text (malloc'd) so the caller can keep a copy with the container's state. Errors read
  * "config.json: process.args: must be a non-empty array of strings". */
@@ -25,6 +29,9 @@ int spec_parse_resources_text(const char *text, const char *what, struct arena *
 /* A process object on its own (`exec --process FILE`), validated as config.json's. */
 int spec_parse_process_text(const char *text, const char *what, struct arena *a,
 			    struct oci_process *p, struct hull_err *err);
+
+/* Add name to caps->unknown (strings in a), unless it is listed already. */
+void spec_caps_note_unknown(struct arena *a, struct oci_caps *caps, const char *name);
 
 /* The default config.json `hull spec` writes (malloc'd, NUL-terminated). */
 char *spec_default_config(bool rootless, struct hull_err *err);

@@ -67,6 +67,10 @@ static void gen_process(yajl_gen g)
 	gen_strings(g, "bounding", default_caps, false);
 	gen_strings(g, "effective", default_caps, false);
 	gen_strings(g, "permitted", default_caps, false);
+	/* As runc 1.1.5's template. Without them in inheritable the kernel keeps none of them
+	 * ambient (capabilities(7)), so a root process runs the same; it is what a user who
+	 * adds inheritable ones expects to find there. */
+	gen_strings(g, "ambient", default_caps, false);
 	yajl_gen_map_close(g);
 	json_key(g, "rlimits");
 	yajl_gen_array_open(g);

@@ -164,7 +164,23 @@ static int parse_command(struct spec_ctx *c, yajl_val proc, struct oci_process *
 	return spec_need(c, spec_get_abs(c, proc, "process", "cwd", &p->cwd), "process", "cwd");
 }
 
-static int parse_cap_set(struct spec_ctx *c, yajl_val caps, const char *key, uint64_t *mask)
+void spec_caps_note_unknown(struct arena *a, struct oci_caps *caps, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *p = caps->unknown; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+		if (n == len && strncmp(p, name, len) == 0)
+			return;
+		p += n + (p[n] == ' ');
+	}
+	caps->unknown =
+	    caps->unknown ? arena_printf(a, "%s %s", caps->unknown, name) : arena_strdup(a, name);
+}
+
+/* An unknown name is left out, not refused: orchestrators send their own default list,
+ * which may be newer than this host's kernel or libcap (runc ignores them too). */
+static int parse_cap_set(struct spec_ctx *c, yajl_val caps, const char *key, struct oci_caps *out,
+			 uint64_t *mask)
 {
 	const char *path = "process.capabilities";
 	char **names = NULL;
@@ -175,8 +191,9 @@ static int parse_cap_set(struct spec_ctx *c, yajl_val caps, const char *key, uin
 	for (size_t i = 0; i < n; i++) {
 		int cap = sec_cap_from_name(names[i]);
 		if (cap < 0 || cap > 63)
-			return spec_fail(c, path, key, "unknown capability \"%s\"", names[i]);
-		*mask |= UINT64_C(1) << cap;
+			spec_caps_note_unknown(c->a, out, names[i]);
+		else
+			*mask |= UINT64_C(1) << cap;
 	}
 	return 0;
 }
@@ -188,11 +205,12 @@ static int parse_caps(struct spec_ctx *c, yajl_val proc, struct oci_process *p)
 	if (r <= 0)
 		return r;
 	p->has_caps = true;
-	if (parse_cap_set(c, caps, "bounding", &p->caps.bounding) < 0 ||
-	    parse_cap_set(c, caps, "effective", &p->caps.effective) < 0 ||
-	    parse_cap_set(c, caps, "inheritable", &p->caps.inheritable) < 0 ||
-	    parse_cap_set(c, caps, "permitted", &p->caps.permitted) < 0 ||
-	    parse_cap_set(c, caps, "ambient", &p->caps.ambient) < 0)
+	struct oci_caps *o = &p->caps;
+	if (parse_cap_set(c, caps, "bounding", o, &o->bounding) < 0 ||
+	    parse_cap_set(c, caps, "effective", o, &o->effective) < 0 ||
+	    parse_cap_set(c, caps, "inheritable", o, &o->inheritable) < 0 ||
+	    parse_cap_set(c, caps, "permitted", o, &o->permitted) < 0 ||
+	    parse_cap_set(c, caps, "ambient", o, &o->ambient) < 0)
 		return -1;
 	return 0;
 }

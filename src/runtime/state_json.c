@@ -9,6 +9,7 @@
 #include "common/cleanup.h"
 #include "common/json.h"
 #include "runtime.h"
+#include "spec.h"
 
 static void gen_raw_object(yajl_gen g, const char *text);
 
@@ -28,6 +29,7 @@ int state_write(int dir_fd, const struct container_state *st, struct hull_err *e
 	json_key(g, "annotations");
 	gen_raw_object(g, st->annotations_json);
 	json_key_bool(g, "createdOk", st->created_ok);
+	json_key_bool(g, "noNewKeyring", st->no_new_keyring);
 	yajl_gen_map_close(g);
 	_cleanup_free_ char *text = json_gen_finish(g);
 
@@ -107,6 +109,7 @@ int state_read(int dir_fd, struct container_state *st, struct hull_err *err)
 	gen_value(g, json_get(root, "annotations"));
 	st->annotations_json = json_gen_finish(g);
 	st->created_ok = YAJL_IS_TRUE(json_get(root, "createdOk"));
+	st->no_new_keyring = YAJL_IS_TRUE(json_get(root, "noNewKeyring"));
 	yajl_tree_free(root);
 	return 0;
 }
@@ -128,7 +131,9 @@ char *state_oci_json(const struct container_state *st, const char *status, bool 
 {
 	yajl_gen g = json_gen_new(pretty);
 	yajl_gen_map_open(g);
-	json_key_str(g, "ociVersion", st->oci_version);
+	/* The version this document follows (state.md), as runc reports its own: not the
+	 * config's, which may be older. */
+	json_key_str(g, "ociVersion", SPEC_OCI_VERSION);
 	json_key_str(g, "id", st->id);
 	json_key_str(g, "status", status);
 	/* The spec wants pid only while the process exists. */

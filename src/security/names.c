@@ -121,7 +121,8 @@ int sec_cap_from_name(const char *name)
 		lower[i] = (char)tolower((unsigned char)name[i]);
 	lower[i] = '\0';
 	cap_value_t cap;
-	if (cap_from_name(lower, &cap) < 0 || cap < 0 || cap >= CAP_MAX)
+	/* One the kernel lacks could never be granted: unavailable, as runc calls it. */
+	if (cap_from_name(lower, &cap) < 0 || cap < 0 || cap >= CAP_MAX || cap >= cap_max_bits())
 		return -1;
 	return cap;
 }

@@ -8,7 +8,8 @@
 #include "common/oci.h"
 
 /* Name lookups used while validating config.json. Return 0, or -1 for an unknown name. */
-int sec_cap_from_name(const char *name); /* "CAP_SYS_ADMIN" -> 21 */
+/* "CAP_SYS_ADMIN" -> 21; -1 also for one libcap knows but the running kernel does not. */
+int sec_cap_from_name(const char *name);
 int sec_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *action);
 int sec_seccomp_arch(const char *name, uint32_t *arch); /* "SCMP_ARCH_X86_64" */
 int sec_seccomp_op(const char *name, int *op);		/* "SCMP_CMP_EQ" */

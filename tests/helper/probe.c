@@ -12,6 +12,8 @@
  *   probe open-exe [SECONDS]  CVE-2019-5736 check, see open_exe()
  *   probe hook KIND DIR       an OCI hook: saves stdin (the state) and where it ran to
  *                             DIR/KIND.json
+ *   probe keyring             the session keyring's serial and KEYCTL_DESCRIBE text as
+ *                             JSON ({"errno": N} when keyctl fails)
  *
  * Only libc: this is linked -static and must run in a rootfs with nothing else in it.
  * Errors go to stderr as "probe: <what>: <strerror>" with exit status 1. */
@@ -628,6 +630,25 @@ static int do_hook(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Raw keyctl(2): no libkeyutils in a static helper. */
+static int do_keyring(void)
+{
+	enum { GET_KEYRING_ID = 0, DESCRIBE = 6, SPEC_SESSION = -3 };
+	char desc[512] = "";
+	long id = syscall(SYS_keyctl, GET_KEYRING_ID, SPEC_SESSION, 0);
+	long n = id < 0 ? -1 : syscall(SYS_keyctl, DESCRIBE, SPEC_SESSION, desc, sizeof(desc) - 1);
+	obj(NULL);
+	if (n < 0) {
+		kint("errno", errno);
+	} else {
+		kint("id", id);
+		kstr("description", desc);
+	}
+	end_obj();
+	putchar('\n');
+	return fflush(stdout) == 0 && n >= 0 ? 0 : 1;
+}
+
 /* Take MB mebibytes (0: without end), touching every page so it is really charged;
  * under a memory limit the kernel's OOM killer ends us. */
 static int memhog(long mb)
@@ -644,7 +665,7 @@ static int memhog(long mb)
 static int usage(void)
 {
 	fputs("usage: probe report|exit N|sleep S|write PATH TEXT|cat PATH|syscall NAME [ARG...]|"
-	      "ls PATH|signals|open-exe [S]|hook KIND DIR|memhog MB\n",
+	      "ls PATH|signals|open-exe [S]|hook KIND DIR|memhog MB|keyring\n",
 	      stderr);
 	return 2;
 }
@@ -678,6 +699,8 @@ int main(int argc, char **argv)
 		return open_exe(argc > 2 ? atoi(argv[2]) : 10);
 	if (strcmp(cmd, "hook") == 0 && argc == 4)
 		return do_hook(argc, argv);
+	if (strcmp(cmd, "keyring") == 0)
+		return do_keyring();
 	if (strcmp(cmd, "memhog") == 0 && argc == 3)
 		return memhog(atol(argv[2]));
 	return usage();

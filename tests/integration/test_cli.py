@@ -67,6 +67,35 @@ def test_unknown_command_and_flag(h):
     assert_error(h.run("list", "--bogus"), "--bogus")
 
 
+COMMANDS = ["create", "start", "run", "exec", "state", "kill", "delete", "list", "ps",
+            "pause", "resume", "update", "events", "spec", "features", "net", "image"]
+
+
+def test_command_help(h):
+    """`hull CMD --help`, `-h` and `hull help CMD`: a usage for that command on stdout, exit
+    0; its options are the ones the command's parser takes."""
+    for cmd in COMMANDS:
+        for args in ([cmd, "--help"], [cmd, "-h"], ["help", cmd]):
+            r = h.run(*args)
+            assert r.rc == 0 and r.err == "", r
+            assert r.out.startswith(f"usage: hull {cmd}"), r
+    delete = h.ok("delete", "--help").out
+    assert re.search(r"^\s+-f, --force$", delete, re.M), delete
+    assert h.ok("help", "delete").out == delete
+    exec_help = h.ok("exec", "--help").out
+    for opt in ("--ignore-paused", "--process", "--cap", "--preserve-fds", "--env"):
+        assert opt in exec_help, exec_help
+    run_help = h.ok("run", "--help").out
+    assert "--no-subreaper" in run_help and "-b, --bundle" in run_help, run_help
+    # Options before --help are parsed as usual; a command's own arguments may follow.
+    assert h.ok("kill", "-a", "--help").out == h.ok("kill", "-h").out
+    assert h.ok("image", "unpack", "--help").out.startswith("usage: hull image unpack")
+    top = h.ok("--help", root=False).out
+    assert h.ok("help", root=False).out == top
+    assert_error(h.run("help", "frobnicate"), "frobnicate")
+    assert_error(h.run("list", "--bogus", "--help"), "--bogus")
+
+
 def test_version(h):
     r = h.run("--version", root=False)
     assert r.rc == 0, r
@@ -187,3 +216,34 @@ def test_busybox_example(h):
     assert r.rc == 0, r
     assert r.out.startswith("Hello from hull: hull-example, pid 1, uid 0\n"), r
     assert "Linux hull-example" in r.out, r
+
+
+def test_spec_ambient_caps_like_runc(h):
+    """runc 1.1.5's template lists the same three capabilities in ambient too."""
+    d = h.tmp / "spec-ambient"
+    d.mkdir()
+    h.ok("spec", root=False, cwd=d)
+    caps = json.loads((d / "config.json").read_text())["process"]["capabilities"]
+    assert caps.get("ambient") == ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], caps
+    runc = shutil.which("runc")
+    version = subprocess.run([runc, "--version"], capture_output=True, text=True).stdout \
+        if runc else ""
+    if version.startswith("runc version 1.1."):  # else the fixed list above stands alone
+        rd = h.tmp / "runc-spec"
+        rd.mkdir()
+        subprocess.run([runc, "spec"], cwd=rd, check=True)
+        runc_caps = json.loads((rd / "config.json").read_text())["process"]["capabilities"]
+        assert caps == runc_caps
+
+
+def test_state_oci_version_is_the_runtimes(h):
+    """state's ociVersion is the runtime-spec version the state follows (hull's), the one
+    `features` and `--version` name, not the config's."""
+    b = h.bundle(["/probe", "sleep", "60"])
+    b.config["ociVersion"] = "1.0.2-dev"
+    b.write()
+    cid = h.create(b).cid
+    spec = re.search(r"^spec: (\S+)$", h.ok("--version", root=False).out, re.M).group(1)
+    assert h.ok("features", root=False).json()["ociVersionMax"] == spec
+    assert h.state(cid)["ociVersion"] == spec
+    h.ok("delete", "--force", cid)

@@ -260,12 +260,81 @@ def test_delete_force_created(h):
 
 
 def test_delete_unknown(h):
+    # containerd's shim sends `delete --force` of an id that is gone: issue 3 asks that it
+    # fail without harm (runc and crun exit 0).
     cid = h.new_id()
-    assert_error(h.run("delete", "--force", cid), cid)
-    assert_error(h.run("delete", cid), cid)
+    assert_error(h.run("delete", "--force", cid), cid, "does not exist")
+    assert_error(h.run("delete", cid), cid, "does not exist")
     assert_error(h.run("state", cid), cid)
     assert_error(h.run("kill", cid), cid)
     assert_error(h.run("start", cid), cid)
+
+
+def _leftover_sleep(cid):
+    """The pid of a `sleep 777` in the container's cgroup, or None."""
+    for d in os.listdir("/proc"):
+        if d.isdigit() and read_text(f"/proc/{d}/cmdline", "") == "sleep\x00777\x00" and \
+                f"/{cid}" in read_text(f"/proc/{d}/cgroup", "") and pid_alive(d):
+            return int(d)
+    return None
+
+
+def test_kill_all_reaches_what_a_stopped_init_left(h):
+    """Without a pid namespace of its own, an init that exits leaves its children in the
+    container's cgroup; `kill --all` still signals them (containerd's KillAll for hostPID
+    containers), as runc does. Without --all it stays an error."""
+    b = h.bundle(["/bin/sh", "-c", "sleep 777 & exit 0"])
+    b.config["linux"]["namespaces"] = [n for n in b.config["linux"]["namespaces"]
+                                       if n["type"] != "pid"]
+    b.write()
+    cid = h.new_id()
+    h.ok("run", "-d", "-b", b, cid)
+    h.wait_status(cid, "stopped")
+    pid = wait_for(lambda: _leftover_sleep(cid), 5, "the sleep the init left")
+    assert_error(h.run("kill", cid, "TERM"), cid, "not running")
+    assert pid_alive(pid)
+    h.ok("kill", "--all", cid, "TERM")
+    wait_for(lambda: not pid_alive(pid), 5, "the leftover sleep to die")
+    h.ok("kill", "--all", cid, "KILL")  # nothing left: still fine
+    h.ok("delete", cid)
+
+
+def test_kill_signal_zero_checks_the_init(h):
+    """Signal 0 (as runc takes it): exit 0 while the init lives, the usual error after."""
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("run", "-d", "-b", b, cid)
+    pid = h.pid(cid)
+    h.ok("kill", cid, "0")
+    assert pid_alive(pid) and h.state(cid)["status"] == "running"
+    h.ok("kill", cid, "KILL")
+    h.wait_status(cid, "stopped")
+    assert_error(h.run("kill", cid, "0"), cid, "not running")
+    h.ok("delete", cid)
+
+
+def test_run_no_subreaper_is_accepted(h):
+    """runc's --no-subreaper: hull never is a subreaper, so the flag changes nothing."""
+    b = h.bundle(["/probe", "exit", "3"])
+    r = h.run_container(b, extra=["--no-subreaper"])
+    assert r.rc == 3 and r.err == "", r
+
+
+def test_list_sorted_with_owner_names(h):
+    """As runc: containers sorted by id, and the owner of each state directory by name in
+    both formats."""
+    ids = [h.new_id(tag) for tag in ("a", "b", "c", "d")]
+    for cid in ids:
+        h.create(h.bundle(["/probe", "sleep", "60"]), cid)
+    items = h.ok("list", "--format", "json").json()
+    assert [i["id"] for i in items] == sorted(ids), items
+    assert {i["owner"] for i in items} == {"root"}, items
+    rows = [line.split() for line in h.ok("list").out.splitlines()[1:]]
+    assert [r[0] for r in rows] == sorted(ids), rows
+    assert {r[-1] for r in rows} == {"root"}, rows
+    assert h.ok("list", "-q").out.split() == sorted(ids)
+    for cid in ids:
+        h.ok("delete", "-f", cid)
 
 
 def test_duplicate_id(h):

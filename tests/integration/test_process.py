@@ -247,10 +247,12 @@ def test_capabilities_absent_drops_all(h):
 
 
 def test_unknown_capability(h):
+    """Ignored with a warning, as runc does (test_security.py has the details)."""
     b = h.bundle()
     b.config["process"]["capabilities"]["bounding"].append("CAP_NOT_REAL")
     b.write()
-    assert_error(h.run_container(b), "CAP_NOT_REAL")
+    r = h.run_container(b)
+    assert r.rc == 0 and "CAP_NOT_REAL" in r.err, r
 
 
 def test_hostname_domainname(h):

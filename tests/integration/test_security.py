@@ -3,12 +3,15 @@ through /proc/PID/exe (CVE-2019-5736), leaked file descriptors (CVE-2024-21626),
 outside the root."""
 
 import hashlib
+import json
 import os
 import shlex
+import shutil
 
 import pytest
 
-from conftest import pid_alive, set_namespace
+from conftest import assert_error, cap_mask, default_config, pid_alive, read_text, \
+    set_namespace
 
 
 def sha256(path):
@@ -162,3 +165,194 @@ def test_container_cannot_see_host_processes(h):
     assert r.rc == 0, r
     assert int(r.out.strip()) <= 3, r
     assert pid_alive(os.getpid())
+
+
+# ---------------------------------------------------------------------------
+# Session keyrings (as runc: one per container, joined again by `exec`)
+
+KEY_USR_SEARCH, KEY_OTH_SEARCH = 0x00080000, 0x00000008
+
+
+def keyring_of(r):
+    """The `probe keyring` line of a finished command."""
+    assert r.rc == 0, r
+    return r.json_lines()[-1]
+
+
+def host_keyring(h):
+    """The session keyring of a process started from here (what a container would share)."""
+    return keyring_of(h.run(argv=[str(h.probe_bin), "keyring"]))
+
+
+def keyring_fields(ring):
+    kind, uid, gid, perm, name = ring["description"].split(";", 4)
+    return kind, int(perm, 16), name
+
+
+def test_session_keyring_new_per_container(h):
+    """Keys the caller holds in its session keyring must not reach the container."""
+    host = host_keyring(h)
+    r = h.run_container(h.bundle(["/probe", "keyring"]))
+    ring = keyring_of(r)
+    kind, perm, name = keyring_fields(ring)
+    assert ring["id"] != host["id"], (ring, host)
+    assert (kind, name) == ("keyring", f"_ses.{r.cid}"), ring
+    # searchable by its owner, so that `exec` finds it by name (runc sets the same bit)
+    assert perm & KEY_USR_SEARCH, ring
+
+
+def test_session_keyring_user_namespace(h):
+    b = h.bundle(["/probe", "keyring"])
+    h.make_traversable()
+    set_namespace(b.config, "user")
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    b.write()
+    r = h.run_container(b)
+    ring = keyring_of(r)
+    kind, perm, name = keyring_fields(ring)
+    assert name == f"_ses.{r.cid}" and ring["id"] != host_keyring(h)["id"], ring
+    assert perm & KEY_OTH_SEARCH, ring  # runc's choice with a user namespace
+
+
+def test_no_new_keyring_keeps_callers(h):
+    host = host_keyring(h)
+    r = h.run_container(h.bundle(["/probe", "keyring"]), extra=["--no-new-keyring"])
+    assert keyring_of(r) == host
+    c = h.create(h.bundle(["/probe", "keyring"]), extra=["--no-new-keyring"])
+    h.ok("start", c.cid)
+    assert h.wait_json(c.out_path)[-1] == host
+    h.wait_status(c.cid, "stopped")
+    h.ok("delete", c.cid)
+
+
+@pytest.mark.parametrize("no_new", [False, True], ids=["new-keyring", "no-new-keyring"])
+def test_exec_joins_the_containers_session_keyring(h, no_new):
+    host = host_keyring(h)
+    extra = ["--no-new-keyring"] if no_new else []
+    c = h.create(h.bundle(["/bin/sh", "-c", "/probe keyring; exec /probe sleep 60"]),
+                 extra=extra)
+    h.ok("start", c.cid)
+    init_ring = h.wait_json(c.out_path)[-1]
+    assert (init_ring == host) == no_new, (init_ring, host)
+    # Without a keyring of its own a process of another uid gets that uid's user-session
+    # keyring from the kernel, so only root can show the caller's there.
+    for user in ("0",) if no_new else ("0", "1000"):
+        ring = keyring_of(h.run("exec", "--user", user, c.cid, "/probe", "keyring"))
+        assert ring == (host if no_new else init_ring), (user, ring, init_ring, host)
+    h.ok("delete", "--force", c.cid)
+
+
+# ---------------------------------------------------------------------------
+# Capabilities hull or the kernel does not know: ignored with a warning, as runc does
+
+def test_unknown_capabilities_are_ignored_with_one_warning(h):
+    b = h.bundle()
+    for s in ("bounding", "effective", "permitted"):
+        b.config["process"]["capabilities"][s] += ["CAP_FOO", "CAP_BAR"]
+    b.write()
+    r = h.run_container(b)
+    assert r.rc == 0, r
+    caps = r.json_lines()[-1]["caps"]
+    want = cap_mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
+    assert int(caps["bounding"], 16) == want and int(caps["effective"], 16) == want, caps
+    warnings = [l for l in r.err.splitlines() if l.strip()]
+    assert len(warnings) == 1, r
+    assert warnings[0].startswith("hull: warning: ignoring unknown or unavailable "
+                                  "capabilities:"), r
+    assert "CAP_FOO" in warnings[0] and "CAP_BAR" in warnings[0], r
+
+    log = h.tmp / "caps.log"
+    r = h.run("--log", log, "--log-format", "json", "run", "-b", b, h.new_id())
+    assert r.rc == 0, r
+    entries = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [e["level"] for e in entries] == ["warning"], entries
+    assert "CAP_FOO" in entries[0]["msg"] and "CAP_BAR" in entries[0]["msg"], entries
+
+
+def test_malformed_capability_entry_still_fails(h):
+    b = h.bundle()
+    b.config["process"]["capabilities"]["bounding"].append(7)
+    b.write()
+    assert_error(h.run_container(b), "process.capabilities.bounding")
+
+
+def test_exec_unknown_cap_is_ignored_with_a_warning(h):
+    c = h.create(h.bundle(["/probe", "sleep", "60"]))
+    h.ok("start", c.cid)
+    r = h.run("exec", "--cap", "CAP_FOO", "--cap", "CAP_KILL", c.cid, "/probe", "report")
+    assert r.rc == 0, r
+    assert int(r.json_lines()[-1]["caps"]["effective"], 16) & cap_mask(["CAP_KILL"]), r
+    warnings = [l for l in r.err.splitlines() if l.strip()]
+    assert len(warnings) == 1 and "CAP_FOO" in warnings[0], r
+    assert "ignoring unknown or unavailable capabilities" in warnings[0], r
+    h.ok("delete", "--force", c.cid)
+
+
+# ---------------------------------------------------------------------------
+# AppArmor and SELinux labels: asked for on a host without that LSM, they fail (as in runc)
+# instead of being dropped, since the user asked for confinement.
+
+LABELS = {
+    "apparmor": ("apparmorProfile", "--apparmor", "unconfined"),
+    "selinux": ("selinuxLabel", "--process-label", "system_u:system_r:container_t:s0"),
+}
+
+
+def host_has_lsm(lsm):
+    active = read_text("/sys/kernel/security/lsm", "").strip().split(",")
+    if lsm == "apparmor":
+        return "apparmor" in active or \
+            read_text("/sys/module/apparmor/parameters/enabled", "").startswith("Y")
+    return "selinux" in active or os.path.exists("/sys/fs/selinux/enforce")
+
+
+@pytest.mark.parametrize("lsm", sorted(LABELS))
+def test_label_without_the_lsm_fails(h, lsm):
+    if host_has_lsm(lsm):
+        pytest.skip(f"this host runs {lsm}, so the label would apply")
+    field, _, value = LABELS[lsm]
+    b = h.bundle(["/probe", "exit", "0"])
+    b.config["process"][field] = value
+    b.write()
+    assert_error(h.run_container(b), f"process.{field}", value)
+    r = h.run("create", "-b", b, h.new_id())
+    assert_error(r, f"process.{field}", value)
+
+
+@pytest.mark.parametrize("lsm", sorted(LABELS))
+def test_exec_label_without_the_lsm_fails(h, lsm):
+    if host_has_lsm(lsm):
+        pytest.skip(f"this host runs {lsm}, so the label would apply")
+    field, flag, value = LABELS[lsm]
+    c = h.create(h.bundle(["/probe", "sleep", "60"]))
+    h.ok("start", c.cid)
+    r = h.run("exec", flag, value, c.cid, "/probe", "exit", "0")
+    assert_error(r, f"process.{field}", value)
+    p = h.tmp / "process.json"
+    p.write_text(json.dumps({**default_config(["/probe", "exit", "0"])["process"], field: value}))
+    assert_error(h.run("exec", "--process", p, c.cid), f"process.{field}", value)
+    h.ok("delete", "--force", c.cid)
+
+
+@pytest.mark.parametrize("lsm", sorted(LABELS))
+def test_label_with_the_lsm_is_written(h, lsm):
+    """Where the host lists the LSM, hull writes the label for the next execve. This host
+    may have neither, so securityfs's list is faked in a private mount namespace: the
+    kernel then refuses the write, and that refusal is what hull must report."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare(1) is not installed")
+    field, _, value = LABELS[lsm]
+    b = h.bundle(["/probe", "exit", "0"])
+    b.config["process"][field] = value
+    b.write()
+    if host_has_lsm(lsm):
+        r = h.run_container(b)  # a real host: the label applies (or the policy refuses it)
+        assert r.rc == 0 or f"process.{field}" in r.err, r
+        return
+    fake = f"mount -t tmpfs hull-fake /sys/kernel/security && echo capability,{lsm} " \
+           f"> /sys/kernel/security/lsm && exec {shlex.join(h.cmd('run', '-b', b, h.new_id()))}"
+    r = h.run(argv=["unshare", "-m", "--propagation", "private", "sh", "-c", fake])
+    line = assert_error(r, f"process.{field}", value)
+    assert "not enabled" not in line, r
