@@ -34,7 +34,12 @@ static const struct {
 };
 
 static const char *current_command; /* as main dispatched it, e.g. "image" */
-static bool help_shown;
+/* The help asked for, written out while the command's option table is in scope; main
+ * prints it (cli_print_help). */
+static struct {
+	bool asked;
+	char *text;
+} help;
 
 void cli_set_command(const char *name)
 {
@@ -43,22 +48,30 @@ void cli_set_command(const char *name)
 
 bool cli_help_shown(void)
 {
-	return help_shown;
+	return help.asked;
 }
 
-static void print_option(const struct cli_opt *opt)
+void cli_print_help(FILE *out)
+{
+	if (help.text != NULL)
+		fputs(help.text, out);
+	free(help.text);
+	help.text = NULL;
+}
+
+static void print_option(FILE *out, const struct cli_opt *opt)
 {
 	static const char *const value[] = {[CLI_FLAG] = "",
 					    [CLI_STRING] = " VALUE",
 					    [CLI_INT] = " N",
 					    [CLI_STRINGS] = " VALUE..."};
 	if (opt->short_name != 0)
-		printf("  -%c, --%s%s\n", opt->short_name, opt->name, value[opt->kind]);
+		fprintf(out, "  -%c, --%s%s\n", opt->short_name, opt->name, value[opt->kind]);
 	else
-		printf("  --%s%s\n", opt->name, value[opt->kind]);
+		fprintf(out, "  --%s%s\n", opt->name, value[opt->kind]);
 }
 
-int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err)
+static void write_help(FILE *out, const char *name, const struct cli_opt *opts)
 {
 	const char *args = NULL, *summary = NULL;
 	size_t base = strcspn(name, " ");
@@ -71,18 +84,27 @@ int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err)
 			summary = command_help[i].summary;
 	}
 	bool any = opts != NULL && opts->name != NULL;
-	printf("usage: hull %s%s%s%s\n", name, any ? " [OPTIONS]" : "", args && args[0] ? " " : "",
-	       args ? args : "");
+	fprintf(out, "usage: hull %s%s%s%s\n", name, any ? " [OPTIONS]" : "",
+		args && args[0] ? " " : "", args ? args : "");
 	if (summary != NULL)
-		printf("%s\n", summary);
+		fprintf(out, "%s\n", summary);
 	if (any)
-		fputs("options:\n", stdout);
+		fputs("options:\n", out);
 	for (const struct cli_opt *o = opts; any && o->name != NULL; o++)
-		print_option(o);
-	printf("see hull-%.*s(8)\n", (int)base, name);
-	fflush(stdout);
-	help_shown = true;
-	return hull_error(err, 0, "help shown");
+		print_option(out, o);
+	fprintf(out, "see hull-%.*s(8)\n", (int)base, name);
+}
+
+int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err)
+{
+	size_t len = 0;
+	FILE *out = open_memstream(&help.text, &len);
+	if (out == NULL)
+		return hull_error(err, errno, "help");
+	write_help(out, name, opts);
+	fclose(out);
+	help.asked = true;
+	return hull_error(err, 0, "help asked for");
 }
 
 static bool is_help(const char *arg)

@@ -3,6 +3,7 @@
  * single-dash long names (-bundle), and -- to end options. */
 #pragma once
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "common/err.h"
 
@@ -45,14 +46,15 @@ int cli_parse(const struct cli_opt *opts, int argc, char **argv, int *first_arg,
 	      struct hull_err *err);
 
 /* --help, -h or -help among a command's options (when its table has no such option):
- * cli_parse prints the command's usage, its options from the table, to stdout and fails;
- * main then sees cli_help_shown() and exits 0. main names the command it dispatches to,
- * so that a subcommand's usage reads "hull image unpack". */
+ * cli_parse records the command and its option table and fails; main then sees
+ * cli_help_shown(), prints with cli_print_help() and exits 0. main names the command it
+ * dispatches to, so that a subcommand's usage reads "hull image unpack". */
 void cli_set_command(const char *name);
 bool cli_help_shown(void);
+void cli_print_help(FILE *out);
 
-/* Print the usage of command name ("list", "image unpack") with opts (NULL: none) and
- * return -1 as cli_parse does after it. */
+/* Write down the usage of command name ("list", "image unpack") with opts (NULL: none) for
+ * cli_print_help, and return -1 as cli_parse does after it. */
 int cli_help(const char *name, const struct cli_opt *opts, struct hull_err *err);
 
 /* Exactly n positional arguments after the options, or an error naming the command. */

@@ -149,7 +149,9 @@ int main(int argc, char **argv)
 		argc = first + n;
 	}
 	int r = dispatch(&g, argc, argv, first, &err);
-	if (r < 0 && cli_help_shown())
+	if (r < 0 && cli_help_shown()) {
+		cli_print_help(stdout);
 		return 0;
+	}
 	return r < 0 ? fail(&err) : r;
 }
