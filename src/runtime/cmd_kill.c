@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cgroups/cgroups.h"
+#include "common/log.h"
 #include "runtime.h"
 
 static const struct {
@@ -63,10 +64,12 @@ static int send_signal(struct container *c, int sig, bool all, struct hull_err *
 		struct cgroup *cg = cgroup_open(c->st.cgroup, err);
 		if (cg == NULL)
 			return -1;
+		log_msg(LOG_DEBUG, "kill: container %s: signal %d to all", c->st.id, sig);
 		int r = cgroup_kill(cg, sig, err);
 		cgroup_free(cg);
 		return r;
 	}
+	log_msg(LOG_DEBUG, "kill: container %s: signal %d to pid %d", c->st.id, sig, c->st.pid);
 	if (kill(c->st.pid, sig) < 0)
 		return hull_error(err, errno, "kill container %s", c->st.id);
 	return 0;
@@ -83,8 +86,10 @@ static int signal_container(struct container *c, int sig, bool all, struct hull_
 		return container_not_running("signal", c->st.id, err);
 	if (send_signal(c, sig, all, err) < 0)
 		return -1;
-	if (sig == SIGKILL && strcmp(status, "paused") == 0 && c->st.cgroup != NULL)
+	if (sig == SIGKILL && strcmp(status, "paused") == 0 && c->st.cgroup != NULL) {
+		log_msg(LOG_DEBUG, "kill: container %s: thawed to let SIGKILL through", c->st.id);
 		return thaw_killed(c, err);
+	}
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cgroups/cgroups.h"
+#include "common/log.h"
 #include "runtime.h"
 
 /* runc pauses created containers too: freezing the init before start is harmless. */
@@ -15,6 +16,7 @@ static int pause_container(struct container *c, struct hull_err *err)
 	struct cgroup *cg = cgroup_open(c->st.cgroup, err);
 	if (cg == NULL)
 		return -1;
+	log_msg(LOG_DEBUG, "pause: container %s: freeze cgroup %s", c->st.id, c->st.cgroup);
 	int r = cgroup_freeze(cg, true, err);
 	cgroup_free(cg);
 	return r < 0 ? hull_error_wrap(err, "pause %s", c->st.id) : 0;

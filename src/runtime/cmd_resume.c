@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cgroups/cgroups.h"
+#include "common/log.h"
 #include "runtime.h"
 
 static int resume_container(struct container *c, struct hull_err *err)
@@ -11,6 +12,7 @@ static int resume_container(struct container *c, struct hull_err *err)
 	struct cgroup *cg = cgroup_open(c->st.cgroup, err);
 	if (cg == NULL)
 		return -1;
+	log_msg(LOG_DEBUG, "resume: container %s: thaw cgroup %s", c->st.id, c->st.cgroup);
 	int r = cgroup_freeze(cg, false, err);
 	cgroup_free(cg);
 	return r < 0 ? hull_error_wrap(err, "resume %s", c->st.id) : 0;

@@ -10,6 +10,7 @@
 #include "common/arena.h"
 #include "common/cleanup.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "runtime.h"
 #include "spec.h"
 
@@ -109,6 +110,8 @@ static int update_container(struct container *c, const struct oci_resources *r,
 	struct cgroup *cg = cgroup_open(c->st.cgroup, err);
 	if (cg == NULL)
 		return -1;
+	log_msg(LOG_DEBUG, "update: container %s: resources written to cgroup %s", c->st.id,
+		c->st.cgroup);
 	int r2 = cgroup_apply(cg, r, err);
 	cgroup_free(cg);
 	return r2 < 0 ? hull_error_wrap(err, "update %s", c->st.id) : 0;

@@ -75,6 +75,17 @@ static int plan_namespaces(const struct oci_spec *spec, struct init_ctx *ctx, st
 	return 0;
 }
 
+static void log_namespaces(const struct oci_spec *spec)
+{
+	for (size_t i = 0; i < spec->linux_cfg.n_namespaces; i++) {
+		const struct oci_namespace *ns = &spec->linux_cfg.namespaces[i];
+		if (ns->path == NULL)
+			log_msg(LOG_DEBUG, "namespace %s: new", ns_name(ns->type));
+		else
+			log_msg(LOG_DEBUG, "namespace %s: join %s", ns_name(ns->type), ns->path);
+	}
+}
+
 static char *annotations_json(const struct oci_spec *spec)
 {
 	yajl_gen g = json_gen_new(0);
@@ -254,10 +265,14 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (spec_load(o->bundle ? o->bundle : ".", &c->spec, raw, err) < 0)
 		return -1;
 	c->have_spec = true;
+	log_msg(LOG_DEBUG, "create: container %s from bundle %s", o->id, c->spec.bundle);
 	process_warn_unknown_caps(&c->spec.process);
 	if (check_terminal(&c->spec, o, err) < 0 || check_cgroup_driver(c->g, err) < 0 ||
 	    vm_mode_plan(&c->spec, c->g->as_hull_vm, &c->vm, err) < 0)
 		return -1;
+	if (c->vm.on)
+		log_msg(LOG_DEBUG, "vm mode: kernel %s, %u cpus, %u MiB", c->vm.kernel, c->vm.cpus,
+			c->vm.memory_mib);
 	c->root_fd = state_root_open(c->g->root, err);
 	if (c->root_fd < 0)
 		return -1;
@@ -271,6 +286,7 @@ static int create_prepare(struct container *c, const struct create_opts *o, char
 	if (c->cg == NULL)
 		return -1;
 	c->st.cgroup = strdup(cgroup_path(c->cg));
+	log_msg(LOG_DEBUG, "cgroup %s (%s)", c->st.cgroup, cgroup_host_layout());
 	/* Limits hold before the init exists, so no user code ever runs unlimited. */
 	if (c->spec.linux_cfg.resources &&
 	    cgroup_apply(c->cg, c->spec.linux_cfg.resources, err) < 0)
@@ -298,6 +314,7 @@ static int create_spawn(struct container *c, const struct create_opts *o, struct
 			       .close_fds = {-1, -1, -1, -1}};
 	if (plan_namespaces(&c->spec, &ctx, err) < 0)
 		return -1;
+	log_namespaces(&c->spec);
 	_cleanup_close_ int console = -1, fifo = openat(c->dir_fd, EXEC_FIFO, O_PATH | O_CLOEXEC);
 	if (fifo < 0)
 		return hull_error(err, errno, "open %s", EXEC_FIFO);
@@ -324,6 +341,7 @@ static int create_spawn(struct container *c, const struct create_opts *o, struct
 	close(steal_fd(&child_sock));
 	c->st.pid = c->pid;
 	c->st.pid_start = proc_start_time(c->pid);
+	log_msg(LOG_DEBUG, "init pid %d", c->pid);
 	return supervise_setup(c, sock, err);
 }
 

@@ -99,6 +99,7 @@ int container_start(struct container *c, struct hull_err *err)
 				  c->st.id, status);
 	if (container_load_spec(c, err) < 0 || release_init(c, err) < 0)
 		return -1;
+	log_msg(LOG_DEBUG, "start: container %s, init pid %d released", c->st.id, c->st.pid);
 	_cleanup_free_ char *state = state_oci_json(&c->st, "running", false);
 	hooks_run_warn(&c->spec.hooks[HOOK_POSTSTART], "poststart", state);
 	return 0;
@@ -134,6 +135,7 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	struct cgroup *cg = c->st.cgroup ? cgroup_open(c->st.cgroup, err) : NULL;
 	if (c->st.cgroup != NULL && cg == NULL)
 		return -1;
+	bool alive = c->pid > 0 || state_pid_alive(&c->st);
 	network_detach_devices(c);
 	/* The network goes before the cgroup: its leases are the state that says what to undo. */
 	if (kill_init(c, cg, strcmp(status, "paused") == 0, err) < 0 ||
@@ -150,6 +152,9 @@ int container_delete(struct container *c, bool force, struct hull_err *err)
 	if (image_run_remove(c->g, c->st.id, true, err) < 0 ||
 	    state_dir_remove(c->root_fd, c->st.id, err) < 0)
 		return -1;
+	log_msg(LOG_DEBUG, "delete: container %s: init pid %d %s, cgroup %s, state removed",
+		c->st.id, c->st.pid, alive ? "killed" : "already gone",
+		c->st.cgroup ? "removed" : "none");
 	if (have_spec && c->st.created_ok) {
 		_cleanup_free_ char *state = state_oci_json(&c->st, "stopped", false);
 		hooks_run_warn(&c->spec.hooks[HOOK_POSTSTOP], "poststop", state);

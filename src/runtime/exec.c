@@ -27,6 +27,7 @@
 
 #include "cgroups/cgroups.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "runtime.h"
 #include "security/security.h"
 #include "sync.h"
@@ -347,6 +348,9 @@ int exec_run(struct container *c, const struct exec_req *req, struct hull_err *e
 	int pty = -1;
 	if (exec_spawn(c, req, &pid, &pty, err) < 0)
 		return -1;
+	/* args[0] only: the rest may hold secrets. */
+	log_msg(LOG_DEBUG, "exec: container %s: %s, pid %d", c->st.id,
+		req->proc->n_args ? req->proc->args[0] : "", pid);
 	if (req->detach) {
 		if (pty >= 0)
 			close(pty);

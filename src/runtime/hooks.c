@@ -69,6 +69,7 @@ static int run_one(const struct oci_hook *h, const char *kind, const char *state
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return hull_error(err, errno, "%s hook %s: pipe", kind, h->path);
 	_cleanup_close_ int rd = fds[0], wr = fds[1];
+	log_msg(LOG_DEBUG, "%s hook: %s", kind, h->path);
 	pid_t pid = spawn_hook(h, rd);
 	if (pid < 0)
 		return hull_error(err, errno, "%s hook %s: fork", kind, h->path);

@@ -193,6 +193,8 @@ int network_prepare(struct container *c, const struct net_opts *o, struct hull_e
 	struct net_plan p = {0};
 	if (plan_mode(o, &c->spec, &p, err) < 0 || plan_devices(&c->spec, &p, err) < 0)
 		return -1;
+	if (oci_namespace(&c->spec, CLONE_NEWNET) == NULL)
+		log_msg(LOG_DEBUG, "network: host");
 	if (strcmp(p.mode, "bridge") != 0) {
 		if (o->ports.n || o->ip)
 			return hull_error(err, 0, "--publish and --ip need --net bridge");
@@ -200,5 +202,6 @@ int network_prepare(struct container *c, const struct net_opts *o, struct hull_e
 	}
 	if (plan_ports(o, &c->spec, &p, err) < 0 || lease(c, o, &p, err) < 0)
 		return -1;
+	log_msg(LOG_DEBUG, "network: bridge %s, ip %s", p.bridge, p.ip4);
 	return net_files_prepare(c, &p, err);
 }

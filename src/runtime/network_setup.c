@@ -175,6 +175,7 @@ int network_teardown(struct container *c, struct hull_err *err)
 		return -1;
 	if (strcmp(p.mode, "bridge") != 0)
 		return 0;
+	log_msg(LOG_DEBUG, "network: release %s on bridge %s", p.ip4, p.bridge);
 	char dir[4096];
 	network_lease_dir(c->g->root, dir, sizeof dir);
 	_cleanup_close_ int lock = -1;

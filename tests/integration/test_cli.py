@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 
-from conftest import REPO, assert_error
+from conftest import REPO, assert_error, read_text
 
 HOOK_KINDS = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
               "poststop"}
@@ -247,3 +247,80 @@ def test_state_oci_version_is_the_runtimes(h):
     assert h.ok("features", root=False).json()["ociVersionMax"] == spec
     assert h.state(cid)["ociVersion"] == spec
     h.ok("delete", "--force", cid)
+
+
+def debug_entries(log):
+    """The JSON log's entries; every line must be one."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def init_cgroup_paths(pid):
+    """The init's cgroup paths other than the root, from /proc/PID/cgroup."""
+    lines = read_text(f"/proc/{pid}/cgroup", "").splitlines()
+    return {line.split(":", 2)[2] for line in lines if line.count(":") >= 2} - {"/"}
+
+
+def test_debug_log_json_lifecycle(h):
+    """--debug --log-format json: what each lifecycle command did, as runc logs it for
+    podman and containerd (one JSON object a line, level "debug")."""
+    log = h.tmp / "debug.json"
+    glob = ("--debug", "--log", log, "--log-format", "json")
+    b = h.bundle(["/probe", "sleep", "60"])
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/true", "args": ["true", "secret"]}]}
+    b.write()
+    cid = h.new_id()
+    h.ok(*glob, "create", "-b", b, cid)
+    pid = h.pid(cid)
+    cgroups = init_cgroup_paths(pid)
+    h.ok(*glob, "start", cid)
+    h.ok(*glob, "exec", cid, "/probe", "exit", "secret2")
+    h.ok(*glob, "kill", cid, "KILL")
+    h.wait_status(cid, "stopped")
+    h.ok(*glob, "delete", cid)
+    entries = debug_entries(log)
+    debug = [e["msg"] for e in entries if e.get("level") == "debug"]
+    assert debug, entries
+    assert all("time" in e for e in entries), entries
+    text = "\n".join(debug)
+    assert cid in text and str(b) in text, text
+    assert any(re.search(rf"\bpid {pid}\b", m) for m in debug), text
+    assert cgroups and any(c in m for m in debug if "cgroup" in m for c in cgroups), \
+        (cgroups, text)
+    assert any("createRuntime" in m and "/bin/true" in m for m in debug), text
+    assert "secret" not in text  # hook and exec args beyond args[0] stay out
+    assert any(m.startswith("exec") and "/probe" in m and re.search(r"\bpid \d+", m)
+               for m in debug), text
+    assert any("start" in m and str(pid) in m for m in debug), text
+    assert any("kill" in m and ("SIGKILL" in m or " 9" in m) for m in debug), text
+    assert any(m.startswith("delete") for m in debug), text
+
+
+def test_debug_log_run_and_quiet_without_debug(h):
+    """`run` logs its steps too; without --debug the log holds no debug line."""
+    log, quiet = h.tmp / "run.json", h.tmp / "quiet.json"
+    b = h.bundle(["/probe", "exit", "0"])
+    cid = h.new_id()
+    h.ok("--debug", "--log", log, "--log-format", "json", "run", "-b", b, cid)
+    debug = [e["msg"] for e in debug_entries(log) if e.get("level") == "debug"]
+    assert any(cid in m for m in debug), debug
+    assert any(re.search(r"\bpid \d+\b", m) for m in debug), debug
+    assert any("namespace" in m for m in debug), debug
+    assert any(m.startswith("delete") for m in debug), debug
+    h.ok("--log", quiet, "--log-format", "json", "run", "-b", b, h.new_id())
+    assert not [e for e in debug_entries(quiet) if e.get("level") == "debug"]
+
+
+def test_debug_log_text(h):
+    """The text log says the same, one "TIME debug: MSG" line each."""
+    log = h.tmp / "debug.txt"
+    b = h.bundle(["/probe", "sleep", "60"])
+    cid = h.new_id()
+    h.ok("--debug", "--log", log, "create", "-b", b, cid)
+    pid = h.pid(cid)
+    h.ok("--debug", "--log", log, "delete", "--force", cid)
+    lines = log.read_text().splitlines()
+    debug = [l for l in lines if " debug: " in l]
+    assert debug and not any(l.startswith("{") for l in lines), lines
+    assert any(cid in l for l in debug), lines
+    assert any(re.search(rf"\bpid {pid}\b", l) for l in debug), lines
+    assert any("debug: delete" in l for l in debug), lines
