@@ -8,8 +8,13 @@
 
 static int run_foreground(struct container *c, bool keep, struct hull_err *err)
 {
-	if (container_start(c, err) < 0)
+	/* A start that fails (the init died after create) must not leave the container's
+	 * cgroup, mounts and state behind: nobody else will delete it. */
+	if (container_start(c, err) < 0) {
+		if (!keep)
+			container_delete(c, true, &(struct hull_err){0});
 		return -1;
+	}
 	/* `state`, `kill` and `exec` must work while we wait. */
 	state_dir_unlock(c->dir_fd);
 	int status = container_wait(c);
