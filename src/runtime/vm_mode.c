@@ -24,6 +24,7 @@
 
 #include "common/cleanup.h"
 #include "common/guestcfg.h"
+#include "common/log.h"
 #include "microvm/initramfs.h"
 #include "microvm/microvm.h"
 #include "runtime.h"
@@ -204,6 +205,28 @@ static int plan_seccomp(struct oci_spec *spec, struct vm_plan *p, struct hull_er
 	return 0;
 }
 
+/* The guest sees the rootfs as it is on disk: a volume bind-mounted into the container is
+ * not there. Said once at create, so that an empty directory in the guest is no mystery. */
+static void warn_bind_mounts(const struct oci_spec *spec)
+{
+	char list[1024] = "";
+	size_t n = 0, len = 0;
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		if (!spec->mounts[i].bind)
+			continue;
+		if (n++ > 0 && len < sizeof list)
+			len += (size_t)snprintf(list + len, sizeof list - len, " ");
+		if (len < sizeof list)
+			len += (size_t)snprintf(list + len, sizeof list - len, "%s",
+						spec->mounts[i].destination);
+	}
+	if (n > 0)
+		log_msg(LOG_WARN,
+			"micro-VM mode: %zu bind mount(s) not visible in the guest "
+			"(it gets a copy of the rootfs only): %s",
+			n, list);
+}
+
 int vm_mode_plan(struct oci_spec *spec, bool as_hull_vm, struct vm_plan *p, struct hull_err *err)
 {
 	*p = (struct vm_plan){0};
@@ -214,6 +237,7 @@ int vm_mode_plan(struct oci_spec *spec, bool as_hull_vm, struct vm_plan *p, stru
 	if (pick_cpus(spec, p, err) < 0 || pick_memory(spec, p, err) < 0 ||
 	    pick_kernel(spec, p, err) < 0 || plan_seccomp(spec, p, err) < 0)
 		return -1;
+	warn_bind_mounts(spec);
 	if (vm_host_check(err) < 0)
 		return -1;
 	return allow_kvm_device(spec, err);

@@ -3,6 +3,7 @@ refusal on a host whose /dev/kvm cannot run a Linux guest (this machine's is PVM
 one-line error with nothing left behind. The VM itself runs in test_vm_microvm.py (nested,
 under QEMU)."""
 
+import json
 import os
 import re
 
@@ -128,3 +129,22 @@ def test_annotation_false_is_an_ordinary_container(h):
     b = vm_bundle(h, {"org.hull.vm": "false"}, args=("sh", "-c", "echo plain"))
     r = h.run("run", "-b", b, h.new_id())
     assert r.rc == 0 and r.out.strip() == "plain", r
+
+
+@pytest.mark.skipif(can_run_linux_guests(), reason="this host's /dev/kvm can run guests")
+def test_bind_mounts_warned_about_in_vm_mode(h):
+    """The guest gets a copy of the rootfs only: create says which bind mounts it will not
+    see (here before it refuses this host's /dev/kvm)."""
+    b = vm_bundle(h, {"org.hull.vm": "true", "org.hull.vm.kernel": kernel_file(h)})
+    (h.tmp / "vol").mkdir()
+    b.config["mounts"].append({"destination": "/data", "type": "bind",
+                               "source": str(h.tmp / "vol"), "options": ["rbind", "rw"]})
+    b.write()
+    log = h.tmp / "hull.log"
+    cid = h.new_id()
+    r = h.run("--log", log, "--log-format", "json", "run", "-b", b, cid)
+    assert r.rc == 1, r
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    warn = [e["msg"] for e in lines if e["level"] == "warning"]
+    assert len(warn) == 1 and "not visible in the guest" in warn[0] and "/data" in warn[0], lines
+    assert_nothing_left(h, cid)
