@@ -82,6 +82,16 @@ static int fd_cmp(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* close_range came with Linux 5.9; before it, one close per descriptor (the child is short
+ * and this is its only work). */
+static void close_fds(unsigned int lo, unsigned int hi)
+{
+	if (close_range(lo, hi, 0) == 0)
+		return;
+	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
+		close((int)fd);
+}
+
 /* In the child: close every descriptor but the parked sockets (a lock or the caller's pipe
  * held here would outlive hull), then exit, which closes those and waits in hull's place. */
 static _Noreturn void closer_child(void)
@@ -93,10 +103,10 @@ static _Noreturn void closer_child(void)
 	unsigned int lo = 0;
 	for (size_t i = 0; i < nparked; i++) {
 		if ((unsigned int)fds[i] > lo)
-			close_range(lo, (unsigned int)fds[i] - 1, 0);
+			close_fds(lo, (unsigned int)fds[i] - 1);
 		lo = (unsigned int)fds[i] + 1;
 	}
-	close_range(lo, ~0U, 0);
+	close_fds(lo, ~0U);
 	prctl(PR_SET_NAME, "hull-nft-close");
 	_exit(0);
 }
