@@ -86,6 +86,16 @@ struct cgroup_mem_entry {
 	uint64_t usage, max, limit, failcnt;
 };
 
+/* The v1 cpuset controller's files; zero on a host without it (runc reads no cpuset
+ * stats from cgroup2). */
+struct cgroup_cpuset {
+	uint64_t *cpus, *mems; /* cpuset.cpus, cpuset.mems as lists of numbers */
+	size_t n_cpus, n_mems;
+	uint64_t cpu_exclusive, mem_hardwall, mem_exclusive, memory_migrate, memory_spread_page,
+	    memory_spread_slab, memory_pressure, sched_load_balance;
+	int64_t sched_relax_domain_level;
+};
+
 /* A snapshot of the container's cgroup; times in nanoseconds, memory in bytes. v2's
  * swap entry adds memory to swap, as v1's memsw does. A has_ flag is false when the
  * host or the cgroup has no such controller; its fields are then 0. */
@@ -98,6 +108,7 @@ struct cgroup_stats {
 		size_t n_percpu, n_percpu_kernel, n_percpu_user;
 		uint64_t periods, throttled_periods, throttled_time;
 	} cpu;
+	struct cgroup_cpuset cpuset;
 	struct {
 		struct cgroup_mem_entry usage, swap, kernel, kernel_tcp;
 		uint64_t cache;

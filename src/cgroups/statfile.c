@@ -103,3 +103,53 @@ size_t cgroup_u64_list(const char *text, struct arena *a, uint64_t **out)
 		take_u64(&p, &(*out)[i]);
 	return n;
 }
+
+/* The kernel's cpulist_parse() bounds ids by nr_cpu_ids; 65536 is runc's uint16. */
+#define CPU_LIST_MAX 65536
+
+/* One "a" or "a-b" part at *p, moved past it; false when malformed. */
+static bool take_range(const char **p, uint64_t *lo, uint64_t *hi)
+{
+	if (!isdigit((unsigned char)**p) || !take_u64(p, lo))
+		return false;
+	*hi = *lo;
+	if (**p == '-') {
+		(*p)++;
+		if (!isdigit((unsigned char)**p) || !take_u64(p, hi))
+			return false;
+	}
+	return *lo <= *hi && *hi < CPU_LIST_MAX;
+}
+
+/* Counts the numbers of text, or writes them to out when it is not NULL. */
+static int walk_cpu_list(const char *text, uint64_t *out, size_t *n)
+{
+	const char *p = text + strspn(text, " \t\n");
+	*n = 0;
+	while (*p != '\0' && !only_space(p)) {
+		uint64_t lo, hi;
+		if (!take_range(&p, &lo, &hi) || *n + (hi - lo) >= CPU_LIST_MAX)
+			return -1;
+		for (uint64_t v = lo; v <= hi; v++, (*n)++)
+			if (out != NULL)
+				out[*n] = v;
+		if (*p == ',')
+			p++;
+		else if (!only_space(p))
+			return -1;
+	}
+	return 0;
+}
+
+int cgroup_cpu_list(const char *text, struct arena *a, uint64_t **out, size_t *n)
+{
+	*out = NULL;
+	if (walk_cpu_list(text, NULL, n) < 0) {
+		*n = 0;
+		return -1;
+	}
+	if (*n == 0)
+		return 0;
+	*out = arena_alloc(a, *n * sizeof **out);
+	return walk_cpu_list(text, *out, n);
+}

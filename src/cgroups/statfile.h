@@ -23,3 +23,7 @@ size_t cgroup_kv_all(const char *text, struct arena *a, struct cgroup_stat_kv **
 
 /* Numbers separated by blanks (cpuacct.usage_percpu), into a; returns how many. */
 size_t cgroup_u64_list(const char *text, struct arena *a, uint64_t **out);
+
+/* A cpuset list ("0-2,5\n", cpuset.cpus and cpuset.mems) expanded into numbers, into a;
+ * an empty list is n 0. -1 when text is not such a list. */
+int cgroup_cpu_list(const char *text, struct arena *a, uint64_t **out, size_t *n);

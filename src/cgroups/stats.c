@@ -1,4 +1,4 @@
-/* What a container uses, read from its cgroup files: cpu, memory, pids and OOM kills,
+/* What a container uses, read from its cgroup files: cpu, cpuset, memory, pids and OOM kills,
  * from the v1 hierarchy that has the controller, else from cgroup2. */
 #include "cgroups.h"
 
@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -137,6 +138,60 @@ static int cpu_v2(const struct cgroup_place *p, struct cgroup_stats *s, struct h
 	return 0;
 }
 
+/* ---- cpuset ---- */
+
+static int cpuset_list(const char *dir, const char *file, struct arena *a, uint64_t **out,
+		       size_t *n, struct hull_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (cgroup_read_at(dir, file, &text, err) < 0)
+		return -1;
+	if (text != NULL && cgroup_cpu_list(text, a, out, n) < 0)
+		return hull_error(err, 0, "%s/%s: not a cpu list: %s", dir, file, text);
+	return 0;
+}
+
+/* sched_relax_domain_level is -1 by default, the one signed file. */
+static int relax_level(const char *dir, int64_t *v, struct hull_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	if (cgroup_read_at(dir, "cpuset.sched_relax_domain_level", &text, err) < 0)
+		return -1;
+	char *end;
+	long long n = text ? strtoll(text, &end, 10) : 0;
+	if (text != NULL && end != text)
+		*v = n;
+	return 0;
+}
+
+static int read_cpuset(const struct cgroup *cg, struct cgroup_stats *s, struct hull_err *err)
+{
+	const struct cgroup_place *p = cgroup_v1_place(cg, "cpuset");
+	if (p == NULL)
+		return 0;
+	struct cgroup_cpuset *c = &s->cpuset;
+	const struct {
+		const char *file;
+		uint64_t *dest;
+	} flags[] = {
+	    {"cpuset.cpu_exclusive", &c->cpu_exclusive},
+	    {"cpuset.mem_hardwall", &c->mem_hardwall},
+	    {"cpuset.mem_exclusive", &c->mem_exclusive},
+	    {"cpuset.memory_migrate", &c->memory_migrate},
+	    {"cpuset.memory_spread_page", &c->memory_spread_page},
+	    {"cpuset.memory_spread_slab", &c->memory_spread_slab},
+	    {"cpuset.memory_pressure", &c->memory_pressure},
+	    {"cpuset.sched_load_balance", &c->sched_load_balance},
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+		if (file_u64(p->dir, flags[i].file, flags[i].dest, NULL, err) < 0)
+			return -1;
+	if (cpuset_list(p->dir, "cpuset.cpus", &s->arena, &c->cpus, &c->n_cpus, err) < 0 ||
+	    cpuset_list(p->dir, "cpuset.mems", &s->arena, &c->mems, &c->n_mems, err) < 0)
+		return -1;
+	return relax_level(p->dir, &c->sched_relax_domain_level, err);
+}
+
 /* ---- memory ---- */
 
 static int memory_stat(const char *dir, const char *cache_key, struct cgroup_stats *s,
@@ -249,7 +304,8 @@ static int read_memory(const struct cgroup *cg, struct cgroup_stats *s, struct h
 int cgroup_stats(const struct cgroup *cg, struct cgroup_stats *s, struct hull_err *err)
 {
 	*s = (struct cgroup_stats){0};
-	if (read_cpu(cg, s, err) < 0 || read_memory(cg, s, err) < 0 || read_pids(cg, s, err) < 0) {
+	if (read_cpu(cg, s, err) < 0 || read_cpuset(cg, s, err) < 0 ||
+	    read_memory(cg, s, err) < 0 || read_pids(cg, s, err) < 0) {
 		cgroup_stats_free(s);
 		return -1;
 	}

@@ -1,7 +1,8 @@
 /* `hull events` objects in runc's JSON: {"type":"stats","id":ID,"data":{...}} with the
  * field names and order of runc's types/events.go, and Go's omitempty where runc asks for
- * it (a zero counter with omitempty is left out). Fields hull does not collect (cpuset,
- * intel_rdt, network_interfaces, psi) are left out; blkio and hugetlb are empty. */
+ * it (a zero counter with omitempty is left out). blkio, hugetlb and intel_rdt are empty;
+ * network_interfaces is null, as runc 1.1 prints it for any OCI bundle: it counts only
+ * veths libcontainer made itself, which the runtime-spec cannot ask for. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,27 @@ static void gen_cpu(yajl_gen g, const struct cgroup_stats *s)
 	key_u64_opt(g, "throttledPeriods", s->cpu.throttled_periods);
 	key_u64_opt(g, "throttledTime", s->cpu.throttled_time);
 	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+}
+
+static void gen_cpuset(yajl_gen g, const struct cgroup_cpuset *c)
+{
+	json_key(g, "cpuset");
+	yajl_gen_map_open(g);
+	key_list_opt(g, "cpus", c->cpus, c->n_cpus);
+	key_u64(g, "cpu_exclusive", c->cpu_exclusive);
+	key_list_opt(g, "mems", c->mems, c->n_mems);
+	key_u64(g, "mem_hardwall", c->mem_hardwall);
+	key_u64(g, "mem_exclusive", c->mem_exclusive);
+	key_u64(g, "memory_migrate", c->memory_migrate);
+	key_u64(g, "memory_spread_page", c->memory_spread_page);
+	key_u64(g, "memory_spread_slab", c->memory_spread_slab);
+	key_u64(g, "memory_pressure", c->memory_pressure);
+	key_u64(g, "sched_load_balance", c->sched_load_balance);
+	json_key(g, "sched_relax_domain_level");
+	char buf[24];
+	int n = snprintf(buf, sizeof buf, "%" PRId64, c->sched_relax_domain_level);
+	yajl_gen_number(g, buf, (size_t)n);
 	yajl_gen_map_close(g);
 }
 
@@ -136,10 +158,14 @@ char *events_stats_json(const char *id, const struct cgroup_stats *s)
 	json_key(g, "data");
 	yajl_gen_map_open(g);
 	gen_cpu(g, s);
+	gen_cpuset(g, &s->cpuset);
 	gen_memory(g, s);
 	gen_pids(g, s);
 	empty_map(g, "blkio");
 	empty_map(g, "hugetlb");
+	empty_map(g, "intel_rdt");
+	json_key(g, "network_interfaces");
+	yajl_gen_null(g);
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 	return json_gen_finish(g);

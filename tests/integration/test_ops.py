@@ -293,8 +293,19 @@ def check_stats_shape(ev, cid):
     return data
 
 
+def cpu_list(text):
+    """A cpuset list ("0-2,4") as the numbers runc prints."""
+    out = []
+    for part in filter(None, text.strip().split(",")):
+        lo, _, hi = part.partition("-")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
+
+
 def test_events_stats(h):
-    cid, pid = running(h, ["/bin/sh", "-c", "/probe sleep 60 & exec /probe sleep 61"])
+    # a file in /dev/shm (tmpfs) is page cache charged to the container
+    cmd = "/probe write /dev/shm/f 0123456789abcdef; /probe sleep 60 & exec /probe sleep 61"
+    cid, pid = running(h, ["/bin/sh", "-c", cmd])
     procs = cg_dir(pid, "pids") / "cgroup.procs"
     wait_for(lambda: len(procs.read_text().split()) == 2, 10, "two processes")
     h.ok("update", "--memory", "256m", "--pids-limit", "100", cid)
@@ -303,8 +314,25 @@ def test_events_stats(h):
     assert len(lines) == 1, r
     data = check_stats_shape(json.loads(lines[0]), cid)
     assert data["pids"] == {"current": 2, "limit": 100}
-    assert data["memory"]["usage"]["limit"] == 256 << 20
-    assert data["memory"]["usage"]["usage"] <= 256 << 20
+    mem = data["memory"]
+    assert mem["usage"]["limit"] == 256 << 20
+    assert mem["usage"]["usage"] <= 256 << 20
+    cache_key = "cache" if "cache" in mem["raw"] else "file"
+    assert isinstance(mem["cache"], int) and mem["cache"] > 0, mem
+    assert mem["cache"] == mem["raw"][cache_key], mem
+    # runc prints intel_rdt empty without RDT, and network_interfaces null: it reports
+    # only veths libcontainer made itself, which an OCI bundle never asks for
+    assert data["intel_rdt"] == {} and data["network_interfaces"] is None, data
+    cs = data["cpuset"]
+    cpuset = cg_dir(pid, "cpuset")
+    if (cpuset / "cpuset.cpus").exists():
+        assert cs["cpus"] == cpu_list((cpuset / "cpuset.cpus").read_text()), cs
+        assert cs["mems"] == cpu_list((cpuset / "cpuset.mems").read_text()), cs
+        assert cs["sched_load_balance"] == int((cpuset / "cpuset.sched_load_balance")
+                                               .read_text()), cs
+    assert set(cs) >= {"cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate",
+                       "memory_spread_page", "memory_spread_slab", "memory_pressure",
+                       "sched_load_balance", "sched_relax_domain_level"}, cs
     h.ok("delete", "-f", cid)
 
 

@@ -109,6 +109,24 @@ static void test_u64_list(void)
 	arena_free(&a);
 }
 
+static void test_cpu_list(void)
+{
+	struct arena a = {0};
+	uint64_t *v = NULL;
+	size_t n = 0;
+	CHECK(cgroup_cpu_list("0-2,5,7-8\n", &a, &v, &n) == 0 && n == 6);
+	if (n == 6)
+		CHECK(v[0] == 0 && v[2] == 2 && v[3] == 5 && v[4] == 7 && v[5] == 8);
+	CHECK(cgroup_cpu_list("\n", &a, &v, &n) == 0 && n == 0);
+	CHECK(cgroup_cpu_list("1", &a, &v, &n) == 0 && n == 1 && v[0] == 1);
+	CHECK(cgroup_cpu_list("3-1", &a, &v, &n) < 0);
+	CHECK(cgroup_cpu_list("0-", &a, &v, &n) < 0);
+	CHECK(cgroup_cpu_list("0,,1", &a, &v, &n) < 0);
+	CHECK(cgroup_cpu_list("x", &a, &v, &n) < 0);
+	CHECK(cgroup_cpu_list("0-99999999", &a, &v, &n) < 0);
+	arena_free(&a);
+}
+
 /* ---- runc's JSON ---- */
 
 static void test_stats_json(void)
@@ -130,18 +148,37 @@ static void test_stats_json(void)
 	CHECK_STR(j, "{\"type\":\"stats\",\"id\":\"c1\",\"data\":{"
 		     "\"cpu\":{\"usage\":{\"total\":30,\"percpu\":[10,20],\"kernel\":0,\"user\":5},"
 		     "\"throttling\":{}},"
+		     "\"cpuset\":{\"cpu_exclusive\":0,\"mem_hardwall\":0,\"mem_exclusive\":0,"
+		     "\"memory_migrate\":0,\"memory_spread_page\":0,\"memory_spread_slab\":0,"
+		     "\"memory_pressure\":0,\"sched_load_balance\":0,"
+		     "\"sched_relax_domain_level\":0},"
 		     "\"memory\":{\"cache\":8192,"
 		     "\"usage\":{\"limit\":18446744073709551615,\"usage\":100,\"failcnt\":0},"
 		     "\"swap\":{\"limit\":0,\"failcnt\":0},\"kernel\":{\"limit\":0,\"failcnt\":0},"
 		     "\"kernelTCP\":{\"limit\":0,\"failcnt\":0},"
 		     "\"raw\":{\"active_anon\":1,\"cache\":8192,\"rss\":4096}},"
-		     "\"pids\":{\"current\":2},\"blkio\":{},\"hugetlb\":{}}}");
+		     "\"pids\":{\"current\":2},\"blkio\":{},\"hugetlb\":{},"
+		     "\"intel_rdt\":{},\"network_interfaces\":null}}");
 	free(j);
 	s.pids.limit = 100;
 	s.cpu.throttled_periods = 4;
 	j = events_stats_json("c1", &s);
 	CHECK_CONTAINS(j, "\"pids\":{\"current\":2,\"limit\":100}");
 	CHECK_CONTAINS(j, "\"throttling\":{\"throttledPeriods\":4}");
+	free(j);
+	uint64_t cpus[] = {0, 1}, mems[] = {0};
+	s.cpuset = (struct cgroup_cpuset){.cpus = cpus,
+					  .n_cpus = 2,
+					  .mems = mems,
+					  .n_mems = 1,
+					  .sched_load_balance = 1,
+					  .sched_relax_domain_level = -1};
+	j = events_stats_json("c1", &s);
+	CHECK_CONTAINS(j, "\"cpuset\":{\"cpus\":[0,1],\"cpu_exclusive\":0,\"mems\":[0],"
+			  "\"mem_hardwall\":0,\"mem_exclusive\":0,\"memory_migrate\":0,"
+			  "\"memory_spread_page\":0,\"memory_spread_slab\":0,"
+			  "\"memory_pressure\":0,\"sched_load_balance\":1,"
+			  "\"sched_relax_domain_level\":-1},\"memory\":");
 	free(j);
 	j = events_oom_json("c1");
 	CHECK_STR(j, "{\"type\":\"oom\",\"id\":\"c1\"}");
@@ -318,6 +355,7 @@ int main(void)
 	RUN(test_kv_get);
 	RUN(test_kv_all);
 	RUN(test_u64_list);
+	RUN(test_cpu_list);
 	RUN(test_stats_json);
 	RUN(test_duration);
 	RUN(test_bytes);
