@@ -79,9 +79,7 @@ static void gen_cpuset(yajl_gen g, const struct cgroup_cpuset *c)
 	key_u64(g, "memory_pressure", c->memory_pressure);
 	key_u64(g, "sched_load_balance", c->sched_load_balance);
 	json_key(g, "sched_relax_domain_level");
-	char buf[24];
-	int n = snprintf(buf, sizeof buf, "%" PRId64, c->sched_relax_domain_level);
-	yajl_gen_number(g, buf, (size_t)n);
+	yajl_gen_integer(g, (long long)c->sched_relax_domain_level);
 	yajl_gen_map_close(g);
 }
 
